@@ -1,0 +1,1 @@
+export { type AgentConfig, AgentConfigSchema, type LogsSourceConfig, LogsSourceSchema } from "./schema.ts"

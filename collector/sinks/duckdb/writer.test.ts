@@ -1,0 +1,135 @@
+import { describe, expect, test } from "bun:test"
+import { join } from "node:path"
+import type { ReceivedEnvelope } from "../../../shared/protocol/envelope.ts"
+import { decodeLogsBody, encodeLogsBody, type LogPart } from "../../../shared/protocol/logs-body.ts"
+import { tempDir } from "../../../test/harness/index.ts"
+import type { AcceptedEnvelope } from "./types.ts"
+import { DuckDbWriter } from "./writer.ts"
+
+const te = new TextEncoder()
+let seq = 1
+
+/** An accepted logs envelope with one raw part of `lines` starting at byte `offset` of generation `gen`. */
+function rawEnvelope(
+  gen: string,
+  offset: number,
+  lines: string[],
+  extra: { bytes?: Uint8Array } = {},
+): AcceptedEnvelope {
+  const bytes = extra.bytes ?? te.encode(lines.map((l) => `${l}\n`).join(""))
+  const part: LogPart = { f: 0, o: offset, n: bytes.length, raw: 1, at: 1_700_000_000_000 }
+  const body = encodeLogsBody(
+    [{ path: "/var/log/app.log", gen }],
+    [{ f: 0, s: offset, e: offset + bytes.length }],
+    [part],
+    [bytes],
+  )
+  const meta = {
+    agent: "edge-1",
+    host: "web-1",
+    kind: "logs",
+    seq: seq++,
+    count: lines.length,
+    sentAt: 1,
+    id: "x",
+  }
+  return {
+    meta: meta as unknown as ReceivedEnvelope,
+    streamSeq: seq,
+    bytes: body.length,
+    logs: decodeLogsBody(body),
+  }
+}
+
+async function lines(w: DuckDbWriter): Promise<Array<[number, string]>> {
+  const rows = await w.query(`SELECT "offset", line FROM logs ORDER BY gen, "offset"`)
+  return rows.map((r) => [Number(r.offset), String(r.line)])
+}
+
+describe("DuckDbWriter", () => {
+  test("writes lines with byte offsets and skips lines already stored after a re-read", async () => {
+    await using dir = tempDir()
+    const w = await DuckDbWriter.open(join(dir.path, "o.duckdb"))
+    const r1 = await w.write({
+      accepted: [rawEnvelope("g1", 0, ["a", "bb", "ccc"])],
+      rejected: [],
+      receivedAt: 1,
+    })
+    expect(r1.linesWritten).toBe(3)
+    // An agent crash makes it re-read from offset 2 ("bb") and ship more lines in a new envelope.
+    const r2 = await w.write({
+      accepted: [rawEnvelope("g1", 2, ["bb", "ccc", "dddd"])],
+      rejected: [],
+      receivedAt: 2,
+    })
+    expect(r2.linesWritten).toBe(1)
+    expect(await lines(w)).toEqual([
+      [0, "a"],
+      [2, "bb"],
+      [5, "ccc"],
+      [9, "dddd"],
+    ])
+    await w.close()
+  })
+
+  test("out-of-order envelopes fill gaps without duplicates, and state survives reopening", async () => {
+    await using dir = tempDir()
+    const path = join(dir.path, "o.duckdb")
+    let w = await DuckDbWriter.open(path)
+    const late = rawEnvelope("g2", 6, ["cc", "dd"])
+    await w.write({ accepted: [late], rejected: [], receivedAt: 1 })
+    expect(w.hasEnvelope("edge-1", late.meta.seq)).toBe(true)
+    await w.close()
+    w = await DuckDbWriter.open(path)
+    expect(w.hasEnvelope("edge-1", late.meta.seq)).toBe(true)
+    await w.write({ accepted: [rawEnvelope("g2", 0, ["aa", "bb", "cc"])], rejected: [], receivedAt: 2 })
+    expect(await lines(w)).toEqual([
+      [0, "aa"],
+      [3, "bb"],
+      [6, "cc"],
+      [9, "dd"],
+    ])
+    await w.close()
+  })
+
+  test("invalid UTF-8 keeps true offsets; rejected envelopes are recorded", async () => {
+    await using dir = tempDir()
+    const w = await DuckDbWriter.open(join(dir.path, "o.duckdb"))
+    const bytes = new Uint8Array([0x61, 0x0a, 0xff, 0xfe, 0x0a, 0x62, 0x0a])
+    await w.write({
+      accepted: [rawEnvelope("g3", 100, ["a", "??", "b"], { bytes })],
+      rejected: [
+        {
+          reason: "signature",
+          message: "bad",
+          subject: "outpost.logs.x",
+          agent: "x",
+          headers: { a: "b" },
+          size: 9,
+        },
+      ],
+      receivedAt: 3,
+    })
+    expect(await lines(w)).toEqual([
+      [100, "a"],
+      [102, "\uFFFD\uFFFD"],
+      [105, "b"],
+    ])
+    const errors = await w.query("SELECT reason, agent, size, headers->>'a' AS a FROM processing_errors")
+    expect(errors).toEqual([{ reason: "signature", agent: "x", size: 9, a: "b" }])
+    await w.close()
+  })
+
+  test("a failed batch rolls back everything, including dedup state", async () => {
+    await using dir = tempDir()
+    const w = await DuckDbWriter.open(join(dir.path, "o.duckdb"))
+    const env = rawEnvelope("g4", 0, ["x"])
+    const broken = { reason: "signature", message: "m", subject: "s", headers: {}, size: Number.NaN } as never
+    await expect(w.write({ accepted: [env], rejected: [broken], receivedAt: 1 })).rejects.toThrow()
+    expect(w.hasEnvelope("edge-1", env.meta.seq)).toBe(false)
+    expect(await lines(w)).toEqual([])
+    await w.write({ accepted: [env], rejected: [], receivedAt: 1 })
+    expect(await lines(w)).toEqual([[0, "x"]])
+    await w.close()
+  })
+})

@@ -1,0 +1,201 @@
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+} from "@duckdb/node-api"
+import type { Range } from "./coverage.ts"
+import { type StagedFile, type StagedPart, stageLogsBody } from "./log-parts.ts"
+import { SCHEMA_SQL, SCHEMA_VERSION, UNSTAGE_SQL } from "./schema.ts"
+import type { WriteBatch, WriteResult } from "./types.ts"
+
+const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n)
+
+/**
+ * Owns the DuckDB file: one transaction per batch (rows, dedup state, envelope ids and errors together),
+ * so a crash before commit leaves nothing behind and redelivery is harmless.
+ */
+export class DuckDbWriter {
+  private readonly seen = new Set<string>()
+  private readonly knownFiles = new Set<bigint>()
+  private coverage = new Map<bigint, Range[]>()
+  private queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  /** Opens (creating if needed) the database file and loads the dedup state. */
+  static async open(path: string): Promise<DuckDbWriter> {
+    const instance = await DuckDBInstance.create(path)
+    const conn = await instance.connect()
+    await conn.run(SCHEMA_SQL)
+    await conn.run("INSERT OR IGNORE INTO outpost_meta VALUES ('schema_version', $v)", {
+      v: String(SCHEMA_VERSION),
+    })
+    const version = (
+      await conn.runAndReadAll("SELECT value FROM outpost_meta WHERE key = 'schema_version'")
+    ).getRows()
+    if (String(version[0]?.[0]) !== String(SCHEMA_VERSION)) {
+      throw new Error(
+        `DuckDB file ${path} has schema version ${String(version[0]?.[0])}; this collector expects ${SCHEMA_VERSION}`,
+      )
+    }
+    const writer = new DuckDbWriter(instance, conn)
+    await writer.loadState()
+    return writer
+  }
+
+  private async loadState(): Promise<void> {
+    for (const [agent, seq] of (
+      await this.conn.runAndReadAll("SELECT agent, seq FROM envelopes")
+    ).getRows()) {
+      this.seen.add(`${String(agent)}.${String(seq)}`)
+    }
+    for (const [id] of (await this.conn.runAndReadAll("SELECT file_id FROM log_files")).getRows()) {
+      this.knownFiles.add(id as bigint)
+    }
+    const rows = (
+      await this.conn.runAndReadAll(
+        "SELECT file_id, start_offset, end_offset FROM log_coverage ORDER BY 1, 2",
+      )
+    ).getRows()
+    for (const [id, start, end] of rows) {
+      const list = this.coverage.get(id as bigint) ?? []
+      list.push({ start: Number(start), end: Number(end) })
+      this.coverage.set(id as bigint, list)
+    }
+  }
+
+  /** True when an envelope with this agent and seq is already committed. */
+  hasEnvelope(agent: string, seq: number): boolean {
+    return this.seen.has(`${agent}.${seq}`)
+  }
+
+  /** Writes one batch in one transaction; batches are serialized. */
+  write(batch: WriteBatch): Promise<WriteResult> {
+    const run = this.queue.then(() => this.writeNow(batch))
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  private async writeNow(batch: WriteBatch): Promise<WriteResult> {
+    const started = performance.now()
+    const coverage = new Map(this.coverage)
+    const staged = { parts: [] as StagedPart[], files: [] as StagedFile[] }
+    for (const env of batch.accepted) {
+      if (env.logs) stageLogsBody(env.meta.agent, env.meta.host, env.logs, coverage, staged)
+    }
+    const touched = new Set(staged.files.map((f) => f.fileId))
+    const newFiles = new Map<bigint, StagedFile>()
+    for (const f of staged.files) if (!this.knownFiles.has(f.fileId)) newFiles.set(f.fileId, f)
+    const receivedAt = ts(batch.receivedAt)
+    let linesWritten = 0
+    await this.conn.run("BEGIN TRANSACTION")
+    try {
+      await this.append("log_files", [...newFiles.values()], (a, f) => {
+        a.appendBigInt(f.fileId)
+        a.appendVarchar(f.agent)
+        a.appendVarchar(f.host)
+        a.appendVarchar(f.path)
+        a.appendVarchar(f.gen)
+        a.appendTimestamp(receivedAt)
+      })
+      let partId = 0
+      await this.append("log_stage", staged.parts, (a, p) => {
+        a.appendInteger(partId++)
+        a.appendBigInt(p.fileId)
+        a.appendBigInt(BigInt(p.offset))
+        a.appendBoolean(p.raw)
+        if (p.block) a.appendBlob(p.block)
+        else a.appendNull()
+        if (p.text !== undefined) a.appendVarchar(p.text)
+        else a.appendNull()
+        a.appendBoolean(p.truncated)
+        if (p.rule === null) a.appendNull()
+        else a.appendVarchar(p.rule)
+        a.appendTimestamp(ts(p.readAt))
+      })
+      if (staged.parts.length > 0) {
+        const [insert, cleanup] = UNSTAGE_SQL.split(";").map((s) => s.trim())
+        linesWritten = Number(
+          (await this.conn.run(insert as string, { received_at: receivedAt })).rowsChanged,
+        )
+        await this.conn.run(cleanup as string)
+      }
+      if (touched.size > 0) {
+        await this.conn.run(`DELETE FROM log_coverage WHERE file_id IN (${[...touched].join(",")})`)
+        const rows = [...touched].flatMap((id) => (coverage.get(id) ?? []).map((r) => [id, r] as const))
+        await this.append("log_coverage", rows, (a, [id, r]) => {
+          a.appendBigInt(id)
+          a.appendBigInt(BigInt(r.start))
+          a.appendBigInt(BigInt(r.end))
+        })
+      }
+      await this.append("envelopes", batch.accepted, (a, e) => {
+        a.appendVarchar(e.meta.agent)
+        a.appendBigInt(BigInt(e.meta.seq))
+        a.appendVarchar(e.meta.host)
+        a.appendVarchar(e.meta.kind)
+        a.appendInteger(e.meta.count)
+        a.appendInteger(e.bytes)
+        a.appendTimestamp(ts(e.meta.sentAt))
+        a.appendTimestamp(receivedAt)
+        a.appendBigInt(BigInt(e.streamSeq))
+      })
+      await this.append("processing_errors", batch.rejected, (a, r) => {
+        a.appendTimestamp(receivedAt)
+        a.appendVarchar(r.reason)
+        a.appendVarchar(r.message)
+        a.appendVarchar(r.subject)
+        if (r.agent) a.appendVarchar(r.agent)
+        else a.appendNull()
+        a.appendVarchar(JSON.stringify(r.headers))
+        a.appendInteger(r.size)
+        if (r.streamSeq === undefined) a.appendNull()
+        else a.appendBigInt(BigInt(r.streamSeq))
+      })
+      await this.conn.run("COMMIT")
+    } catch (error) {
+      await this.conn.run("ROLLBACK").catch(() => {})
+      throw error
+    }
+    this.coverage = coverage
+    for (const id of newFiles.keys()) this.knownFiles.add(id)
+    for (const e of batch.accepted) this.seen.add(`${e.meta.agent}.${e.meta.seq}`)
+    return { linesWritten, durationMs: performance.now() - started }
+  }
+
+  private async append<T>(table: string, rows: readonly T[], write: (a: DuckDBAppender, row: T) => void) {
+    if (rows.length === 0) return
+    const appender = await this.conn.createAppender(table)
+    try {
+      for (const row of rows) {
+        write(appender, row)
+        appender.endRow()
+      }
+      appender.flushSync()
+    } finally {
+      appender.closeSync()
+    }
+  }
+
+  /** Runs a query on the writer's connection (serialized with writes) and returns rows as objects. */
+  query(
+    sql: string,
+    params?: Record<string, string | number | boolean | null>,
+  ): Promise<Record<string, unknown>[]> {
+    const run = this.queue.then(async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJson())
+    this.queue = run.catch(() => {})
+    return run as Promise<Record<string, unknown>[]>
+  }
+
+  /** Closes the connection and the database (checkpointing the WAL). */
+  async close(): Promise<void> {
+    await this.queue
+    await this.conn.run("CHECKPOINT").catch(() => {})
+    this.conn.closeSync()
+    this.instance.closeSync()
+  }
+}

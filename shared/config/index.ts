@@ -1,0 +1,1 @@
+export { loadConfigFile, parseConfig } from "./load.ts"

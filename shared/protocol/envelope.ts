@@ -1,0 +1,199 @@
+import { createHash, type KeyObject, sign, verify } from "node:crypto"
+import { EnvelopeError } from "../errors.ts"
+import { AGENT_ID_PATTERN } from "./keys.ts"
+import { agentSubject, isKind, type Kind } from "./subjects.ts"
+
+/** Wire protocol version carried in every envelope. */
+export const PROTOCOL_VERSION = 1
+
+/** Header names; see docs/PROTOCOL.md. */
+export const HEADER = {
+  msgId: "Nats-Msg-Id",
+  version: "Outpost-Version",
+  agent: "Outpost-Agent",
+  host: "Outpost-Host",
+  keyId: "Outpost-Key-Id",
+  kind: "Outpost-Kind",
+  seq: "Outpost-Seq",
+  count: "Outpost-Count",
+  sentAt: "Outpost-Sent-At",
+  bodySha256: "Outpost-Body-Sha256",
+  signature: "Outpost-Signature",
+} as const
+
+/** Rejection reasons, used as the `reason` label in metrics and in `processing_errors`. */
+export type RejectReason =
+  | "malformed"
+  | "unsupported_version"
+  | "unknown_agent"
+  | "unknown_key"
+  | "body_hash"
+  | "signature"
+  | "oversized"
+  | "replayed"
+  | "bad_body"
+
+/** Everything the signature covers besides the body itself. */
+export type EnvelopeMeta = {
+  version: number
+  agent: string
+  host: string
+  keyId: string
+  kind: Kind
+  seq: number
+  count: number
+  sentAt: number
+  subject: string
+  bodySha256: string
+}
+
+/** A signed envelope ready to publish: NATS headers + body. */
+export type SignedEnvelope = {
+  id: string
+  subject: string
+  headers: Record<string, string>
+  body: Uint8Array
+}
+
+/** `Nats-Msg-Id` of an envelope: unique per agent because `seq` never repeats. */
+export function envelopeId(agent: string, seq: number): string {
+  return `${agent}.${seq}`
+}
+
+/** The exact string that is signed: one field per line, the body represented by its SHA-256. */
+export function canonicalString(meta: EnvelopeMeta): string {
+  return [
+    `outpost-envelope-v${meta.version}`,
+    meta.agent,
+    meta.host,
+    meta.keyId,
+    meta.kind,
+    meta.subject,
+    String(meta.seq),
+    String(meta.count),
+    String(meta.sentAt),
+    meta.bodySha256,
+  ].join("\n")
+}
+
+export function sha256Hex(body: Uint8Array): string {
+  return createHash("sha256").update(body).digest("hex")
+}
+
+export type SignOptions = Omit<EnvelopeMeta, "version" | "bodySha256" | "subject"> & {
+  privateKey: KeyObject
+  body: Uint8Array
+}
+
+/** Hashes the body, signs the canonical string with Ed25519 and builds the headers. */
+export function signEnvelope(options: SignOptions): SignedEnvelope {
+  const { privateKey, body, ...rest } = options
+  const meta: EnvelopeMeta = {
+    ...rest,
+    version: PROTOCOL_VERSION,
+    subject: agentSubject(rest.kind, rest.agent),
+    bodySha256: sha256Hex(body),
+  }
+  const signature = sign(null, Buffer.from(canonicalString(meta)), privateKey)
+  const id = envelopeId(meta.agent, meta.seq)
+  return {
+    id,
+    subject: meta.subject,
+    body,
+    headers: {
+      [HEADER.msgId]: id,
+      [HEADER.version]: String(meta.version),
+      [HEADER.agent]: meta.agent,
+      [HEADER.host]: meta.host,
+      [HEADER.keyId]: meta.keyId,
+      [HEADER.kind]: meta.kind,
+      [HEADER.seq]: String(meta.seq),
+      [HEADER.count]: String(meta.count),
+      [HEADER.sentAt]: String(meta.sentAt),
+      [HEADER.bodySha256]: meta.bodySha256,
+      [HEADER.signature]: signature.toString("base64"),
+    },
+  }
+}
+
+/** Parsed headers of a received envelope; nothing here is trusted until `verifyEnvelope` passes. */
+export type ReceivedEnvelope = EnvelopeMeta & { id: string; signature: Uint8Array }
+
+const UINT = /^(0|[1-9][0-9]{0,15})$/
+
+/** Parses and checks the headers of a received message; throws EnvelopeError naming the first problem. */
+export function parseEnvelopeHeaders(
+  get: (name: string) => string | undefined,
+  subject: string,
+): ReceivedEnvelope {
+  const field = (name: string): string => {
+    const value = get(name)
+    if (value === undefined || value === "") throw new EnvelopeError("malformed", `missing header ${name}`)
+    return value
+  }
+  const uint = (name: string): number => {
+    const value = field(name)
+    if (!UINT.test(value))
+      throw new EnvelopeError("malformed", `header ${name} must be an unsigned integer, got '${value}'`)
+    return Number(value)
+  }
+  const version = uint(HEADER.version)
+  if (version !== PROTOCOL_VERSION) {
+    throw new EnvelopeError(
+      "unsupported_version",
+      `envelope version ${version} is not supported (expected ${PROTOCOL_VERSION})`,
+    )
+  }
+  const agent = field(HEADER.agent)
+  if (!AGENT_ID_PATTERN.test(agent))
+    throw new EnvelopeError("malformed", `header ${HEADER.agent} is not a valid agent id`)
+  const kind = field(HEADER.kind)
+  if (!isKind(kind)) throw new EnvelopeError("malformed", `header ${HEADER.kind} has unknown kind '${kind}'`)
+  const expectedSubject = agentSubject(kind, agent)
+  if (subject !== expectedSubject) {
+    throw new EnvelopeError(
+      "malformed",
+      `subject ${subject} does not match agent '${agent}' and kind '${kind}'`,
+    )
+  }
+  const seq = uint(HEADER.seq)
+  const id = field(HEADER.msgId)
+  if (id !== envelopeId(agent, seq))
+    throw new EnvelopeError("malformed", `header ${HEADER.msgId} must be ${envelopeId(agent, seq)}`)
+  const bodySha256 = field(HEADER.bodySha256)
+  if (!/^[0-9a-f]{64}$/.test(bodySha256))
+    throw new EnvelopeError("malformed", `header ${HEADER.bodySha256} is not a SHA-256 hex digest`)
+  const signature = Buffer.from(field(HEADER.signature), "base64")
+  if (signature.length !== 64)
+    throw new EnvelopeError("malformed", `header ${HEADER.signature} must be a base64 64-byte signature`)
+  return {
+    id,
+    version,
+    agent,
+    host: field(HEADER.host),
+    keyId: field(HEADER.keyId),
+    kind,
+    seq,
+    count: uint(HEADER.count),
+    sentAt: uint(HEADER.sentAt),
+    subject,
+    bodySha256,
+    signature: new Uint8Array(signature),
+  }
+}
+
+/** Checks the body hash and the Ed25519 signature; throws EnvelopeError with reason body_hash or signature. */
+export function verifyEnvelope(envelope: ReceivedEnvelope, body: Uint8Array, publicKey: KeyObject): void {
+  if (sha256Hex(body) !== envelope.bodySha256) {
+    throw new EnvelopeError(
+      "body_hash",
+      `body of envelope ${envelope.id} from agent '${envelope.agent}' does not match its hash`,
+    )
+  }
+  if (!verify(null, Buffer.from(canonicalString(envelope)), publicKey, envelope.signature)) {
+    throw new EnvelopeError(
+      "signature",
+      `invalid signature on envelope ${envelope.id} from agent '${envelope.agent}'`,
+    )
+  }
+}
