@@ -71,7 +71,8 @@ export class LogsTransport {
 
   /** Queues a chunk; resolves when there is room for more (backpressure to the sources). */
   async emit(chunk: LogChunk): Promise<void> {
-    if (this.closing) throw new Error("transport is closing")
+    // After close the chunk is dropped unacked: its position is not saved, so it is read again on restart.
+    if (this.closing) return
     if (this.pending.length === 0) this.firstPendingAt = this.now()
     this.pending.push(chunk)
     this.pendingRecords += chunk.lines

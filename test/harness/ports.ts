@@ -24,8 +24,9 @@ export async function waitFor(
   while (Date.now() < deadline) {
     try {
       if (await check()) return
-    } catch {
+    } catch (error) {
       // not ready yet
+      if (process.env.OUTPOST_TEST_LOG) console.log(`waiting for ${what}: ${(error as Error).message}`)
     }
     await Bun.sleep(delay)
     delay = Math.min(delay * 2, 100)

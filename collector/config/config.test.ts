@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { tempDir } from "../../test/harness/index.ts"
+
+const cli = join(import.meta.dir, "../cli/main.ts")
+
+async function checkConfig(name: string, text: string) {
+  await using dir = tempDir()
+  const path = join(dir.path, name)
+  writeFileSync(path, text)
+  const proc = Bun.spawnSync([process.execPath, cli, "check-config", "--config", path])
+  return { code: proc.exitCode, stderr: proc.stderr.toString(), stdout: proc.stdout.toString() }
+}
+
+describe("collector config validation", () => {
+  test("a valid TOML config passes", async () => {
+    const r = await checkConfig(
+      "ok.toml",
+      'data_dir = "/tmp/x"\nenrolled_keys = "/tmp/keys"\n[stream]\nmax_age_s = 60\n',
+    )
+    expect(r.stderr).toBe("")
+    expect(r.code).toBe(0)
+  })
+
+  test.each([
+    ["unknown field", 'data_dir = "/d"\nenrolled_keys = "/k"\nbogus = 1\n', "bogus: unknown field"],
+    ["missing field", 'data_dir = "/d"\n', "enrolled_keys: required field is missing"],
+    [
+      "wrong type",
+      'data_dir = "/d"\nenrolled_keys = "/k"\n[http]\nport = "eighty"\n',
+      "http.port: expected integer",
+    ],
+    ["out of range", 'data_dir = "/d"\nenrolled_keys = "/k"\n[http]\nport = 70000\n', "http.port:"],
+    [
+      "bad enum",
+      'data_dir = "/d"\nenrolled_keys = "/k"\n[stream]\ndiscard = "newest"\n',
+      'stream.discard: expected union value (expected one of "old", "new")',
+    ],
+    [
+      "unknown nested field",
+      'data_dir = "/d"\nenrolled_keys = "/k"\n[consumer]\nmax_ack = 3\n',
+      "consumer.max_ack: unknown field",
+    ],
+    ["TOML syntax", "data_dir = \n", "is not valid TOML"],
+  ])("%s exits non-zero naming the field", async (_name, text, message) => {
+    const r = await checkConfig("bad.toml", text)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(message)
+  })
+
+  test("JSON configs are read too, and every problem is listed at once", async () => {
+    const r = await checkConfig("bad.json", JSON.stringify({ data_dir: 5, nats: { url: "http://x" } }))
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("data_dir: expected string")
+    expect(r.stderr).toContain("enrolled_keys: required field is missing")
+    expect(r.stderr).toContain("nats.url:")
+  })
+})

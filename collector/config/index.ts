@@ -1,0 +1,1 @@
+export { type CollectorConfig, CollectorConfigSchema } from "./schema.ts"

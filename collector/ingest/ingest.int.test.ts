@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { jetstream } from "@nats-io/jetstream"
+import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
+import { parseConfig } from "../../shared/config/load.ts"
+import { HEADER, type SignedEnvelope, signEnvelope } from "../../shared/protocol/envelope.ts"
+import {
+  formatPublicKeyLine,
+  generateAgentKeyPair,
+  keyId,
+  loadPrivateKey,
+} from "../../shared/protocol/keys.ts"
+import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
+import { type NatsServer, startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
+import { CollectorConfigSchema } from "../config/schema.ts"
+import { type RunningCollector, startCollector } from "../service.ts"
+
+const te = new TextEncoder()
+const enrolled = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
+const stranger = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
+let seq = 1
+
+function logsEnvelope(
+  lines: string[],
+  opts: { agent?: string; key?: typeof enrolled; gen?: string; offset?: number } = {},
+) {
+  const bytes = te.encode(lines.map((l) => `${l}\n`).join(""))
+  const o = opts.offset ?? 0
+  const body = encodeLogsBody(
+    [{ path: "/var/log/app.log", gen: opts.gen ?? "g1" }],
+    [{ f: 0, s: o, e: o + bytes.length }],
+    [{ f: 0, o, n: bytes.length, raw: 1, at: Date.now() }],
+    [bytes],
+  )
+  const key = opts.key ?? enrolled
+  return signEnvelope({
+    privateKey: key.privateKey,
+    keyId: keyId(key.publicKeyRaw),
+    agent: opts.agent ?? "edge-1",
+    host: "web-1",
+    kind: "logs",
+    seq: seq++,
+    count: lines.length,
+    sentAt: Date.now(),
+    body,
+  })
+}
+
+describe("collector ingest against real nats-server and DuckDB", () => {
+  let nats: NatsServer
+  let dir: { path: string; [Symbol.asyncDispose](): Promise<void> }
+  let collector: RunningCollector
+  let nc: NatsConnection
+
+  const publish = async (env: SignedEnvelope, mutate: (h: Record<string, string>) => void = () => {}) => {
+    const h = natsHeaders()
+    const hs = { ...env.headers }
+    mutate(hs)
+    for (const [k, v] of Object.entries(hs)) h.set(k, v)
+    return await jetstream(nc).publish(env.subject, env.body, { headers: h })
+  }
+  const sql = async (q: string) => {
+    const res = await fetch(`${collector.httpUrl}/sql?q=${encodeURIComponent(q)}`)
+    return ((await res.json()) as { rows: Record<string, unknown>[] }).rows
+  }
+  const count = async (q: string) => Number((await sql(q))[0]?.n ?? -1)
+
+  beforeAll(async () => {
+    nats = await startNatsServer()
+    dir = tempDir()
+    writeFileSync(join(dir.path, "agents.pub"), `${formatPublicKeyLine(enrolled.publicKeyRaw, "edge-1")}\n`)
+    const config = parseConfig(
+      {
+        data_dir: dir.path,
+        enrolled_keys: join(dir.path, "agents.pub"),
+        nats: { url: nats.url },
+        http: { port: 0 },
+        stream: { duplicate_window_s: 1 },
+      },
+      CollectorConfigSchema,
+    )
+    collector = await startCollector(config, (m) => process.env.OUTPOST_TEST_LOG && console.log(m))
+    nc = await connect({ servers: nats.url })
+  })
+  afterAll(async () => {
+    await nc?.close()
+    await collector?.stop()
+    await nats?.[Symbol.asyncDispose]()
+    await dir?.[Symbol.asyncDispose]()
+  })
+
+  test("a valid envelope lands as rows; a replay of it is rejected and recorded, not duplicated", async () => {
+    const env = logsEnvelope(["alpha", "beta"])
+    await publish(env)
+    await waitFor("2 rows", async () => (await count("SELECT count(*) AS n FROM logs")) === 2)
+    // The stream's duplicate window is 1 s here: republish until JetStream stores the copy, as a replay would.
+    await waitFor("JetStream to store the replay", async () => !(await publish(env)).duplicate)
+    await waitFor(
+      "replay recorded",
+      async () =>
+        (await count("SELECT count(*) AS n FROM processing_errors WHERE reason = 'replayed'")) === 1,
+    )
+    expect(await count("SELECT count(*) AS n FROM logs")).toBe(2)
+    expect((await sql(`SELECT line FROM logs ORDER BY "offset"`)).map((r) => r.line)).toEqual([
+      "alpha",
+      "beta",
+    ])
+  })
+
+  test.each([
+    [
+      "tampered body",
+      () => {
+        const env = logsEnvelope(["x"])
+        const body = new Uint8Array(env.body)
+        body[body.length - 2] = 0x79
+        return { env: { ...env, body }, mutate: undefined }
+      },
+      "body_hash",
+    ],
+    ["wrong key", () => ({ env: logsEnvelope(["x"], { key: stranger }), mutate: undefined }), "unknown_key"],
+    [
+      "forged signature",
+      () => ({
+        env: logsEnvelope(["x"]),
+        mutate: (h: Record<string, string>) => {
+          h[HEADER.signature] = Buffer.alloc(64, 7).toString("base64")
+        },
+      }),
+      "signature",
+    ],
+    [
+      "unknown agent",
+      () => ({ env: logsEnvelope(["x"], { agent: "intruder" }), mutate: undefined }),
+      "unknown_agent",
+    ],
+    [
+      "malformed headers",
+      () => ({
+        env: logsEnvelope(["x"]),
+        mutate: (h: Record<string, string>) => {
+          h[HEADER.seq] = "not-a-number"
+        },
+      }),
+      "malformed",
+    ],
+  ] as const)("%s is rejected, counted and recorded", async (_name, make, reason) => {
+    const { env, mutate } = make()
+    await publish(env, mutate)
+    await waitFor(
+      `${reason} recorded`,
+      async () =>
+        (await count(`SELECT count(*) AS n FROM processing_errors WHERE reason = '${reason}'`)) === 1,
+    )
+    const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text()
+    expect(metrics).toContain(`outpost_collector_envelopes_rejected_total{reason="${reason}"} 1`)
+    const row = (
+      await sql(`SELECT subject, size, headers FROM processing_errors WHERE reason = '${reason}'`)
+    )[0]
+    expect(row?.subject).toBe(env.subject)
+    expect(Number(row?.size)).toBe(env.body.length)
+  })
+
+  test("a message without any headers is rejected as malformed and terminated", async () => {
+    await jetstream(nc).publish("outpost.logs.edge-1", te.encode("garbage"))
+    await waitFor(
+      "two malformed",
+      async () =>
+        (await count("SELECT count(*) AS n FROM processing_errors WHERE reason = 'malformed'")) === 2,
+    )
+    await waitFor("nothing pending", async () => {
+      const status = (await (await fetch(`${collector.httpUrl}/status`)).json()) as {
+        consumer: { pending: number; ackPending: number }
+      }
+      return status.consumer.pending === 0 && status.consumer.ackPending === 0
+    })
+  })
+
+  test("HTTP: health ok, status lists the agent, bad SQL is a 400 with a JSON error", async () => {
+    expect((await fetch(`${collector.httpUrl}/health`)).status).toBe(200)
+    const status = (await (await fetch(`${collector.httpUrl}/status`)).json()) as {
+      agents: Array<{ agent: string }>
+    }
+    expect(status.agents.map((a) => a.agent)).toEqual(["edge-1"])
+    for (const q of ["DROP TABLE log_lines", "SELECT 1; SELECT 2", "SELEC nonsense"]) {
+      const res = await fetch(`${collector.httpUrl}/sql?q=${encodeURIComponent(q)}`)
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: string }).error.length).toBeGreaterThan(0)
+    }
+    const missing = await fetch(`${collector.httpUrl}/sql`)
+    expect(missing.status).toBe(400)
+  })
+})

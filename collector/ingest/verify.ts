@@ -1,0 +1,76 @@
+import { EnvelopeError } from "../../shared/errors.ts"
+import {
+  HEADER,
+  parseEnvelopeHeaders,
+  type RejectReason,
+  verifyEnvelope,
+} from "../../shared/protocol/envelope.ts"
+import { decodeLogsBody } from "../../shared/protocol/logs-body.ts"
+import type { AcceptedEnvelope, RejectedEnvelope } from "../sinks/duckdb/types.ts"
+import type { Enrollment } from "./enrollment.ts"
+
+/** What ingest needs of a JetStream message. */
+export type IncomingMessage = {
+  subject: string
+  headers: Record<string, string>
+  data: Uint8Array
+  streamSeq: number
+  redelivered: boolean
+}
+
+export type Verdict =
+  | { type: "accept"; envelope: AcceptedEnvelope }
+  | { type: "reject"; rejected: RejectedEnvelope }
+  | { type: "duplicate"; agent: string; seq: number }
+
+export type VerifyContext = {
+  enrollment: Enrollment
+  maxEnvelopeBytes: number
+  /** (agent, seq) already committed */
+  isCommitted(agent: string, seq: number): boolean
+  /** ids accepted earlier in the same batch */
+  batchIds: Set<string>
+}
+
+/** Parses, authenticates and decodes one message; never throws for bad input, it returns a rejection instead. */
+export function judgeMessage(msg: IncomingMessage, ctx: VerifyContext): Verdict {
+  const reject = (reason: RejectReason, message: string): Verdict => ({
+    type: "reject",
+    rejected: {
+      reason,
+      message,
+      subject: msg.subject,
+      agent: msg.headers[HEADER.agent],
+      headers: msg.headers,
+      size: msg.data.length,
+      streamSeq: msg.streamSeq,
+    },
+  })
+  try {
+    const meta = parseEnvelopeHeaders((name) => msg.headers[name], msg.subject)
+    if (msg.data.length > ctx.maxEnvelopeBytes) {
+      return reject(
+        "oversized",
+        `envelope ${meta.id} has ${msg.data.length} bytes, more than ${ctx.maxEnvelopeBytes}`,
+      )
+    }
+    const keys = ctx.enrollment.get(meta.agent)
+    if (!keys) return reject("unknown_agent", `agent '${meta.agent}' is not enrolled (envelope ${meta.id})`)
+    const key = keys.get(meta.keyId)
+    if (!key) return reject("unknown_key", `key ${meta.keyId} is not enrolled for agent '${meta.agent}'`)
+    verifyEnvelope(meta, msg.data, key)
+    if (ctx.isCommitted(meta.agent, meta.seq) || ctx.batchIds.has(meta.id)) {
+      if (msg.redelivered) return { type: "duplicate", agent: meta.agent, seq: meta.seq }
+      return reject("replayed", `envelope ${meta.id} from agent '${meta.agent}' was already received`)
+    }
+    const envelope: AcceptedEnvelope = { meta, streamSeq: msg.streamSeq, bytes: msg.data.length }
+    if (meta.kind === "logs") envelope.logs = decodeLogsBody(msg.data)
+    ctx.batchIds.add(meta.id)
+    return { type: "accept", envelope }
+  } catch (error) {
+    if (error instanceof EnvelopeError) return reject(error.code as RejectReason, error.message)
+    if (msg.data.length > ctx.maxEnvelopeBytes)
+      return reject("oversized", `message has ${msg.data.length} bytes`)
+    return reject("malformed", (error as Error).message)
+  }
+}

@@ -1,0 +1,123 @@
+import { mkdirSync } from "node:fs"
+import { isAbsolute, join } from "node:path"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import type { CollectorConfig } from "./config/schema.ts"
+import { createHttpApp } from "./http/app.ts"
+import { loadEnrollment } from "./ingest/enrollment.ts"
+import { runIngestLoop } from "./ingest/ingest-loop.ts"
+import { ensureStreamAndConsumer } from "./ingest/stream-setup.ts"
+import { createCollectorMetrics } from "./metrics/collector-metrics.ts"
+import { type LocalNatsServer, startLocalNatsServer } from "./nats/local-server.ts"
+import { DuckDbWriter } from "./sinks/duckdb/writer.ts"
+
+export type RunningCollector = {
+  natsUrl: string
+  httpUrl: string
+  duckdbPath: string
+  /** stop fetching, finish and commit the batch in hand, ack it, close DuckDB, stop the local nats-server */
+  stop(): Promise<void>
+  /** resolves when the ingest loop ends */
+  done: Promise<void>
+}
+
+/** Starts every part of the collector from a validated config. */
+export async function startCollector(
+  config: CollectorConfig,
+  log: (message: string) => void,
+): Promise<RunningCollector> {
+  mkdirSync(config.data_dir, { recursive: true })
+  const enrollment = loadEnrollment(config.enrolled_keys)
+  log(`enrolled ${enrollment.size} agent(s) from ${config.enrolled_keys}`)
+  const duckdbPath = isAbsolute(config.duckdb_file)
+    ? config.duckdb_file
+    : join(config.data_dir, config.duckdb_file)
+  const writer = await DuckDbWriter.open(duckdbPath)
+  let local: LocalNatsServer | undefined
+  if (!config.nats.url) {
+    local = await startLocalNatsServer({
+      dataDir: config.data_dir,
+      host: config.nats.local_host,
+      port: config.nats.local_port,
+      maxPayloadBytes: config.nats.local_max_payload_bytes,
+      log,
+    })
+  }
+  const natsUrl = config.nats.url ?? (local as LocalNatsServer).url
+  const nc = await connect({
+    servers: natsUrl,
+    name: "outpost-collector",
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+  })
+  const jsm = await jetstreamManager(nc)
+  await ensureStreamAndConsumer(jsm, config)
+  const consumer = await jetstream(nc).consumers.get(config.stream.name, config.consumer.durable_name)
+  const metrics = createCollectorMetrics()
+  const abort = new AbortController()
+  let natsUp = true
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") natsUp = false
+      if (s.type === "reconnect") natsUp = true
+    }
+  })()
+  const done = runIngestLoop(
+    {
+      nc,
+      consumer,
+      writer,
+      enrollment,
+      metrics,
+      maxEnvelopeBytes: config.max_envelope_bytes,
+      fetchMaxMessages: config.consumer.fetch_max_messages,
+      fetchExpiresMs: config.consumer.fetch_expires_ms,
+      log,
+    },
+    abort.signal,
+  )
+  let loopRunning = true
+  void done.finally(() => {
+    loopRunning = false
+  })
+  const app = createHttpApp({
+    writer,
+    metrics,
+    startedAt: Date.now(),
+    healthy: () => natsUp && loopRunning,
+    consumerLag: async () => {
+      try {
+        const info = await jsm.consumers.info(config.stream.name, config.consumer.durable_name)
+        return { pending: info.num_pending, ackPending: info.num_ack_pending }
+      } catch {
+        return null
+      }
+    },
+  })
+  const server = Bun.serve({
+    hostname: config.http.host,
+    port: config.http.port,
+    fetch: (req) => app.handle(req),
+  })
+  const httpUrl = `http://${config.http.host}:${server.port}`
+  log(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)
+  let stopping: Promise<void> | undefined
+  return {
+    natsUrl,
+    httpUrl,
+    duckdbPath,
+    done,
+    stop() {
+      stopping ??= (async () => {
+        abort.abort()
+        await done
+        await server.stop(true)
+        await nc.drain().catch(() => {})
+        await writer.close()
+        await local?.stop()
+        log("collector stopped")
+      })()
+      return stopping
+    },
+  }
+}
