@@ -51,6 +51,6 @@ export class MetricsRegistry {
 function renderLabels(labels: Record<string, string>): string {
   const entries = Object.entries(labels)
   if (entries.length === 0) return ""
-  const escape = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")
-  return `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}`
+  const escapeValue = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")
+  return `{${entries.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(",")}}`
 }
