@@ -13,33 +13,66 @@ export type IngestLoopOptions = {
   enrollment: Enrollment
   metrics: CollectorMetrics
   maxEnvelopeBytes: number
-  fetchMaxMessages: number
-  fetchExpiresMs: number
+  /** most messages written in one DuckDB transaction */
+  batchMaxMessages: number
+  /** how long a batch waits for more messages after its first one */
+  batchMaxWaitMs: number
   log: (message: string) => void
 }
 
 /**
- * Pulls batches from the durable consumer; each batch is verified, written in one DuckDB transaction, then acked
- * (accepted, duplicates) or terminated (rejected, already recorded). A failed write naks the batch for redelivery.
+ * Consumes the durable consumer continuously; messages are grouped into batches (size or wait bound), each
+ * verified, written in one DuckDB transaction, then acked (accepted, duplicates) or terminated (rejected, already
+ * recorded). A failed write naks the batch for redelivery. The next messages keep arriving while a batch is written.
  */
 export async function runIngestLoop(options: IngestLoopOptions, signal: AbortSignal): Promise<void> {
   const o = options
-  while (!signal.aborted) {
-    const batch: JsMsg[] = []
-    try {
-      const messages = await o.consumer.fetch({ max_messages: o.fetchMaxMessages, expires: o.fetchExpiresMs })
-      const stop = () => messages.stop()
-      signal.addEventListener("abort", stop, { once: true })
-      for await (const m of messages) batch.push(m)
-      signal.removeEventListener("abort", stop)
-    } catch (error) {
-      if (signal.aborted) break
-      o.log(`fetch failed, retrying: ${(error as Error).message}`)
-      await Bun.sleep(500)
+  const buffer: JsMsg[] = []
+  let wake: () => void = () => {}
+  let ended = false
+  const consumed = (async () => {
+    while (!signal.aborted) {
+      try {
+        const messages = await o.consumer.consume({ max_messages: Math.max(o.batchMaxMessages * 2, 16) })
+        const stop = () => messages.stop()
+        signal.addEventListener("abort", stop, { once: true })
+        for await (const m of messages) {
+          buffer.push(m)
+          wake()
+        }
+        signal.removeEventListener("abort", stop)
+      } catch (error) {
+        if (signal.aborted) break
+        o.log(`consume failed, retrying: ${(error as Error).message}`)
+        await Bun.sleep(500)
+      }
     }
-    // Messages already fetched are processed even when stopping, so their acks go out before exit.
-    if (batch.length > 0) await processBatch(o, batch)
+  })().finally(() => {
+    ended = true
+    wake()
+  })
+  const waitForMessages = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(resolve, ms)
+      wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  for (;;) {
+    if (buffer.length === 0) {
+      if (ended) break
+      await waitForMessages()
+      continue
+    }
+    const deadline = Date.now() + o.batchMaxWaitMs
+    while (buffer.length < o.batchMaxMessages && !ended && Date.now() < deadline) {
+      await waitForMessages(deadline - Date.now())
+    }
+    // Messages already received are processed even when stopping, so their acks go out before exit.
+    await processBatch(o, buffer.splice(0, o.batchMaxMessages))
   }
+  await consumed
 }
 
 async function processBatch(o: IngestLoopOptions, batch: JsMsg[]): Promise<void> {

@@ -1,3 +1,15 @@
+export { LogWriter } from "./log-writer.ts"
 export { type NatsServer, startNatsServer } from "./nats-server.ts"
+export { createPipeline, type Pipeline } from "./pipeline.ts"
+export { expectExactlyWritten } from "./pipeline-checks.ts"
 export { freePort, waitFor } from "./ports.ts"
+export {
+  agentCommand,
+  type Child,
+  collectorCommand,
+  compileAgent,
+  spawnLogged,
+  writeConfig,
+} from "./processes.ts"
+export { queryNumber, querySql } from "./sql.ts"
 export { tempDir } from "./temp-dir.ts"
