@@ -186,7 +186,9 @@ export class DuckDbWriter {
     sql: string,
     params?: Record<string, string | number | boolean | null>,
   ): Promise<Record<string, unknown>[]> {
-    const run = this.queue.then(async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJson())
+    const run = this.queue.then(async () =>
+      (await this.conn.runAndReadAll(sql, params)).getRowObjects().map(jsonRow),
+    )
     this.queue = run.catch(() => {})
     return run as Promise<Record<string, unknown>[]>
   }
@@ -198,4 +200,19 @@ export class DuckDbWriter {
     this.conn.closeSync()
     this.instance.closeSync()
   }
+}
+
+/** JSON-friendly row: integers as numbers when they fit, times and other DuckDB values as their text form. */
+function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(row)) {
+    if (typeof value === "bigint") {
+      out[key] =
+        value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(value)
+          : String(value)
+    } else if (value !== null && typeof value === "object") out[key] = String(value)
+    else out[key] = value
+  }
+  return out
 }

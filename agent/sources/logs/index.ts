@@ -1,0 +1,1 @@
+export { createLogsSource, type LogsSourceOptions } from "./source.ts"

@@ -1,0 +1,2 @@
+export { openStateDb, STATE_SCHEMA_VERSION } from "./database.ts"
+export { getMeta, setMeta } from "./meta.ts"

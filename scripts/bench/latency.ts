@@ -1,0 +1,335 @@
+#!/usr/bin/env bun
+/**
+ * bench:latency — time from a line being written to it being queryable in the collector, at a steady rate.
+ *
+ * A writer appends lines `ts=<epoch ms> seq=<n> ...` to one log file in small appends (every ~10 ms) while the
+ * agent (defaults) and the collector (defaults) run. Two measurements:
+ *   - per line, after the run: received_at (the collector's batch time, set just before its DuckDB
+ *     transaction) - ts, over every line, computed in DuckDB (exact quantiles);
+ *   - sampled: every 200 ms the newest visible line is fetched; when it advanced, now - its ts is recorded
+ *     (an upper bound for that line: it became visible at most one poll interval earlier).
+ *
+ *   bun run bench:latency [--rate 10000] [--seconds 30] [--append-ms 10] [--poll-ms 200] [--keep]
+ *   (each flag also as BENCH_<NAME>)
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import {
+  benchDir,
+  collectorMetrics,
+  fmtInt,
+  fmtSec,
+  makeKeys,
+  Options,
+  ProcMonitor,
+  printBlock,
+  printLogFindings,
+  procJson,
+  procRows,
+  quantile,
+  querySql,
+  type Row,
+  round,
+  runBench,
+  spawnAgent,
+  spawnCollector,
+  sqlNumber,
+  startNats,
+  stopGracefully,
+  targetNote,
+  waitForHealth,
+  waitForLog,
+  writeAgentConfig,
+  writeCollectorConfig,
+} from "./lib.ts"
+
+const opts = new Options(`bench:latency — write-to-queryable latency at a steady line rate
+
+  --rate N             lines per second (default 10000)
+  --seconds N          how long to write (default 30)
+  --append-ms N        interval between appends (default 10)
+  --poll-ms N          interval of the direct visibility poll (default 200)
+  --drain-timeout-s N  how long to wait for the last lines after writing stops (default 60)
+  --max-runtime-s N    hard limit for the whole bench (default seconds + 240)
+  --keep               keep the temp dir (data, configs, process logs)`)
+
+const RATE = opts.num("rate", 10_000)
+const SECONDS = opts.num("seconds", 30)
+const APPEND_MS = opts.num("append-ms", 10)
+const POLL_MS = opts.num("poll-ms", 200)
+const DRAIN_TIMEOUT_S = opts.num("drain-timeout-s", 60)
+const MAX_RUNTIME_S = opts.num("max-runtime-s", SECONDS + 240)
+const KEEP = opts.flag("keep")
+const TARGET_P99_MS = 1500
+
+const PATHS = ["/", "/index.html", "/api/v1/items", "/ads/serve", "/ads/click", "/cart", "/login"]
+const line = (ts: number, seq: number) =>
+  `ts=${ts} seq=${seq} 10.0.${seq % 256}.${(seq >> 8) % 256} "GET ${PATHS[seq % PATHS.length]}?id=${seq % 99991} HTTP/1.1" 200 ${seq % 90000} "Mozilla/5.0 (X11; Linux x86_64)"\n`
+
+type SqlLatency = Record<string, number | null>
+
+const LATENCY_SQL = `
+WITH l AS (
+  SELECT regexp_extract(line, 'ts=(\\d+)', 1)::BIGINT AS w, epoch_ms(read_at) AS r, epoch_ms(received_at) AS c,
+         regexp_extract(line, 'seq=(\\d+)', 1)::BIGINT AS s
+  FROM logs WHERE line LIKE 'ts=%')
+SELECT count(*) AS n, count(DISTINCT s) AS distinct_n, min(s) AS min_seq, max(s) AS max_seq,
+       quantile_disc(c - w, 0.5) AS p50, quantile_disc(c - w, 0.9) AS p90, quantile_disc(c - w, 0.99) AS p99,
+       max(c - w) AS max, min(c - w) AS min, avg(c - w) AS avg,
+       quantile_disc(r - w, 0.5) AS read_p50, quantile_disc(r - w, 0.99) AS read_p99, max(r - w) AS read_max,
+       quantile_disc(c - r, 0.5) AS ship_p50, quantile_disc(c - r, 0.99) AS ship_p99, max(c - r) AS ship_max,
+       arg_max(s, c - w) AS worst_seq, arg_max(s, r - w) AS worst_read_seq, count(*) FILTER (c - w > 500) AS over_500
+FROM l`
+
+await runBench("bench:latency", MAX_RUNTIME_S, async () => {
+  const benchStarted = performance.now()
+  const dir = benchDir("outpost-bench-latency-", KEEP)
+  const logsDir = join(dir, "logs")
+  mkdirSync(logsDir, { recursive: true })
+  const logPath = join(logsDir, "latency.log")
+  writeFileSync(logPath, "")
+  console.log(
+    `bench:latency in ${dir}: ${fmtInt(RATE)} lines/s for ${SECONDS} s, appends every ${APPEND_MS} ms`,
+  )
+
+  const nats = await startNats(join(dir, "nats"))
+  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
+  const keys = makeKeys(dir, "bench-lat")
+  const collectorConfig = await writeCollectorConfig(join(dir, "collector.json"), {
+    dataDir: join(dir, "collector"),
+    keys,
+    natsUrl: nats.url,
+  })
+  const agentConfig = writeAgentConfig(join(dir, "agent.json"), {
+    agentId: "bench-lat",
+    stateDir: join(dir, "agent-state"),
+    keys,
+    natsUrl: nats.url,
+    logs: [{ name: "latency", paths: [logPath], start_at: "beginning" }],
+  })
+  const http = collectorConfig.httpUrl
+  const collector = spawnCollector(collectorConfig.path, join(dir, "collector.log"), 500)
+  await waitForHealth(collector, http)
+  const agent = spawnAgent(agentConfig, join(dir, "agent.log"), undefined, 500)
+  await waitForLog(agent, "running:")
+
+  // warm-up: one line through the whole pipeline before measuring
+  const warmStarted = performance.now()
+  appendFileSync(logPath, "warmup line\n")
+  const warmDeadline = performance.now() + 30_000
+  while (((await sqlNumber(http, "SELECT count(*) AS n FROM log_lines")) ?? 0) < 1) {
+    if (performance.now() > warmDeadline) throw new Error("the warm-up line did not arrive within 30 s")
+    await Bun.sleep(20)
+  }
+  const warmSeconds = (performance.now() - warmStarted) / 1000
+  console.log(`pipeline up; warm-up line queryable after ${fmtSec(warmSeconds)}; writing...`)
+
+  const total = Math.round(RATE * SECONDS)
+  const writtenAt = new Float64Array(total)
+  let written = 0
+  let appends = 0
+  let maxGapMs = 0
+  let writing = true
+  const cpuAtStart = {
+    agent: agent.monitor.figures().cpuSeconds,
+    collector: collector.monitor.figures().cpuSeconds,
+  }
+
+  const writer = (async () => {
+    const start = Date.now()
+    let last = start
+    while (written < total) {
+      const now = Date.now()
+      maxGapMs = Math.max(maxGapMs, now - last)
+      last = now
+      const due = Math.min(total, Math.floor((RATE * (now - start)) / 1000))
+      if (due > written) {
+        let text = ""
+        for (let seq = written; seq < due; seq++) {
+          text += line(now, seq)
+          writtenAt[seq] = now
+        }
+        appendFileSync(logPath, text)
+        written = due
+        appends++
+      }
+      await Bun.sleep(APPEND_MS)
+    }
+    writing = false
+    return (Date.now() - start) / 1000
+  })()
+
+  const polled: number[] = []
+  const pollRtt: number[] = []
+  const poller = (async () => {
+    let lastSeq = -1
+    while (writing) {
+      const asked = Date.now()
+      try {
+        const rows = await querySql(
+          http,
+          `SELECT line FROM log_lines WHERE "offset" = (SELECT max("offset") FROM log_lines)`,
+        )
+        const now = Date.now()
+        pollRtt.push(now - asked)
+        const m = /^ts=(\d+) seq=(\d+)/.exec(String(rows[0]?.line ?? ""))
+        if (m) {
+          const seq = Number(m[2])
+          if (seq > lastSeq) {
+            polled.push(now - Number(m[1]))
+            lastSeq = seq
+          }
+        }
+      } catch {
+        // collector busy or gone; the drain below reports it
+      }
+      await Bun.sleep(Math.max(0, POLL_MS - (Date.now() - asked)))
+    }
+  })()
+
+  const writeSeconds = await writer
+  await poller
+  console.log(
+    `wrote ${fmtInt(written)} lines in ${appends} appends over ${fmtSec(writeSeconds)}; waiting for the rest...`,
+  )
+
+  const drainStarted = performance.now()
+  let visible = 0
+  while (performance.now() - drainStarted < DRAIN_TIMEOUT_S * 1000) {
+    if (agent.proc.exitCode !== null)
+      throw new Error(`agent exited ${agent.proc.exitCode}; see ${agent.logPath}`)
+    if (collector.proc.exitCode !== null)
+      throw new Error(`collector exited ${collector.proc.exitCode}; see ${collector.logPath}`)
+    visible = ((await sqlNumber(http, "SELECT count(*) AS n FROM log_lines")) ?? 1) - 1
+    if (visible >= written) break
+    await Bun.sleep(100)
+  }
+  const drainSeconds = (performance.now() - drainStarted) / 1000
+  agent.monitor.sample()
+  collector.monitor.sample()
+  natsMon?.sample()
+  const runSeconds = writeSeconds + drainSeconds
+  const agentFigures = agent.monitor.figures()
+  const collectorFigures = collector.monitor.figures()
+  const natsFigures = natsMon?.figures()
+  const sql = (await querySql(http, LATENCY_SQL))[0] as SqlLatency
+  const metrics = await collectorMetrics(http)
+  const flushes = metrics.get("outpost_collector_flushes_total") ?? 0
+  const flushSeconds = metrics.get("outpost_collector_flush_seconds_total") ?? 0
+  const agentExit = await stopGracefully(agent)
+  const collectorExit = await stopGracefully(collector, 60_000)
+  natsMon?.stop()
+
+  const num = (k: string) => Number(sql[k] ?? Number.NaN)
+  polled.sort((a, b) => a - b)
+  pollRtt.sort((a, b) => a - b)
+  const complete = visible >= written && num("distinct_n") === written
+  const p99 = num("p99")
+  const ms = (v: number) => `${fmtInt(v)} ms`
+  const rows: Row[] = [
+    [
+      "written",
+      `${fmtInt(written)} lines in ${fmtSec(writeSeconds)} (${fmtInt(written / writeSeconds)} lines/s)`,
+    ],
+    ["appends", `${fmtInt(appends)} (largest gap between appends ${maxGapMs} ms)`],
+    [
+      "queryable",
+      `${fmtInt(num("n"))} rows, ${fmtInt(num("distinct_n"))} distinct seq${num("n") > num("distinct_n") ? " (DUPLICATES)" : ""}; last line ${fmtSec(drainSeconds)} after writing stopped`,
+    ],
+    ["received_at - written (every line)", ""],
+    ["  p50", ms(num("p50"))],
+    ["  p90", ms(num("p90"))],
+    ["  p99", ms(p99), targetNote(complete && p99 <= TARGET_P99_MS, `p99 <= ${fmtInt(TARGET_P99_MS)} ms`)],
+    ["  max", ms(num("max"))],
+    ["  min / avg", `${ms(num("min"))} / ${ms(num("avg"))}`],
+    [
+      "  worst line",
+      `seq ${fmtInt(num("worst_seq"))} (written ${fmtSec(num("worst_seq") / RATE)} into the run); ${fmtInt(num("over_500"))} lines over 500 ms`,
+    ],
+    [
+      "  of which read_at - written",
+      `p50 ${ms(num("read_p50"))}, p99 ${ms(num("read_p99"))}, max ${ms(num("read_max"))}`,
+    ],
+    [
+      "  of which received_at - read_at",
+      `p50 ${ms(num("ship_p50"))}, p99 ${ms(num("ship_p99"))}, max ${ms(num("ship_max"))}`,
+    ],
+    [`direct poll every ${POLL_MS} ms`, `${polled.length} samples where the newest visible line advanced`],
+    ["  p50", ms(quantile(polled, 0.5))],
+    ["  p90", ms(quantile(polled, 0.9))],
+    ["  p99", ms(quantile(polled, 0.99))],
+    ["  max", ms(polled[polled.length - 1] ?? Number.NaN)],
+    [
+      "  poll round trip",
+      `p50 ${ms(quantile(pollRtt, 0.5))}, max ${ms(pollRtt[pollRtt.length - 1] ?? Number.NaN)}`,
+    ],
+    [
+      "DuckDB transactions",
+      `${fmtInt(flushes)}, avg ${((flushSeconds / Math.max(1, flushes)) * 1000).toFixed(1)} ms (visible that long after received_at)`,
+    ],
+    ...procRows("agent", agentFigures, runSeconds),
+    [
+      "agent CPU while writing",
+      `${(((agentFigures.cpuSeconds - cpuAtStart.agent) / runSeconds) * 100).toFixed(0)}% of one core`,
+    ],
+    ...procRows("collector", collectorFigures, runSeconds),
+    [
+      "collector CPU while writing",
+      `${(((collectorFigures.cpuSeconds - cpuAtStart.collector) / runSeconds) * 100).toFixed(0)}% of one core`,
+    ],
+    ...(natsFigures ? procRows("nats-server", natsFigures, runSeconds) : []),
+    [
+      "stop (SIGTERM)",
+      `agent exit ${agentExit.code} after ${fmtSec(agentExit.seconds)}, collector exit ${collectorExit.code} after ${fmtSec(collectorExit.seconds)}`,
+    ],
+  ]
+  printBlock(`bench:latency: ${fmtInt(RATE)} lines/s for ${SECONDS} s`, rows)
+  printLogFindings("agent", join(dir, "agent.log"))
+  printLogFindings("collector", join(dir, "collector.log"))
+
+  const runtime = round((performance.now() - benchStarted) / 1000, 1)
+  console.log(`\nbench:latency finished in ${runtime} s`)
+  console.log(
+    JSON.stringify({
+      bench: "latency",
+      rate: RATE,
+      seconds: SECONDS,
+      written,
+      write_seconds: round(writeSeconds),
+      queryable: num("n"),
+      distinct: num("distinct_n"),
+      complete,
+      drain_s: round(drainSeconds),
+      warmup_s: round(warmSeconds),
+      received_minus_written_ms: {
+        p50: num("p50"),
+        p90: num("p90"),
+        p99,
+        max: num("max"),
+        avg: round(num("avg"), 1),
+        worst_seq: num("worst_seq"),
+        over_500: num("over_500"),
+      },
+      read_minus_written_ms: { p50: num("read_p50"), p99: num("read_p99"), max: num("read_max") },
+      received_minus_read_ms: { p50: num("ship_p50"), p99: num("ship_p99"), max: num("ship_max") },
+      poll_ms: {
+        samples: polled.length,
+        p50: quantile(polled, 0.5),
+        p90: quantile(polled, 0.9),
+        p99: quantile(polled, 0.99),
+        max: polled[polled.length - 1] ?? null,
+      },
+      target_p99_ms: TARGET_P99_MS,
+      target_met: complete && p99 <= TARGET_P99_MS,
+      duckdb_transactions: flushes,
+      duckdb_avg_ms: round((flushSeconds / Math.max(1, flushes)) * 1000, 1),
+      agent: procJson(agentFigures),
+      collector: procJson(collectorFigures),
+      nats: natsFigures ? procJson(natsFigures) : null,
+      agent_exit: agentExit.code,
+      collector_exit: collectorExit.code,
+      runtime_s: runtime,
+    }),
+  )
+  return complete ? 0 : 1
+})
