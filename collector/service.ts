@@ -32,7 +32,7 @@ export async function startCollector(
   const duckdbPath = isAbsolute(config.duckdb_file)
     ? config.duckdb_file
     : join(config.data_dir, config.duckdb_file)
-  const writer = await DuckDbWriter.open(duckdbPath)
+  const writer = await DuckDbWriter.open(duckdbPath, { memoryLimitMb: config.duckdb_memory_limit_mb })
   let local: LocalNatsServer | undefined
   if (!config.nats.url) {
     local = await startLocalNatsServer({
@@ -72,6 +72,7 @@ export async function startCollector(
       maxEnvelopeBytes: config.max_envelope_bytes,
       batchMaxMessages: config.consumer.batch_max_messages,
       batchMaxWaitMs: config.consumer.batch_max_wait_ms,
+      bufferMaxBytes: config.consumer.buffer_max_bytes,
       log,
     },
     abort.signal,

@@ -11,6 +11,7 @@ export const CollectorConfigSchema = T.Object(
       minLength: 1,
       description: "a file of public key lines or a directory of *.pub files",
     }),
+    duckdb_memory_limit_mb: T.Integer({ minimum: 64, maximum: 1024 * 1024, default: 1024 }),
     max_envelope_bytes: T.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
     nats: T.Object(
       {
@@ -45,6 +46,7 @@ export const CollectorConfigSchema = T.Object(
         ack_wait_s: T.Integer({ minimum: 1, maximum: 3600, default: 60 }),
         batch_max_messages: T.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
         batch_max_wait_ms: T.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
+        buffer_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
       },
       { additionalProperties: false, default: {} },
     ),

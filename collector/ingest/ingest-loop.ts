@@ -17,6 +17,8 @@ export type IngestLoopOptions = {
   batchMaxMessages: number
   /** how long a batch waits for more messages after its first one */
   batchMaxWaitMs: number
+  /** bytes the client may hold fetched but not yet processed (bounds memory, gives backpressure) */
+  bufferMaxBytes: number
   log: (message: string) => void
 }
 
@@ -33,7 +35,7 @@ export async function runIngestLoop(options: IngestLoopOptions, signal: AbortSig
   const consumed = (async () => {
     while (!signal.aborted) {
       try {
-        const messages = await o.consumer.consume({ max_messages: Math.max(o.batchMaxMessages * 2, 16) })
+        const messages = await o.consumer.consume({ max_bytes: o.bufferMaxBytes })
         const stop = () => messages.stop()
         signal.addEventListener("abort", stop, { once: true })
         for await (const m of messages) {

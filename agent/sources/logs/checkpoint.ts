@@ -41,8 +41,9 @@ export type Checkpoints = {
   /** the generation now lives in another file (the copy left by copytruncate) */
   setFile(gen: string, id: FileId, status: GenerationStatus): void
   setFingerprint(gen: string, fp: Fingerprint): void
-  /** forgets done generations last touched before `before` (ms) */
-  pruneDone(before: number): void
+  /** done generations last touched before `before` (ms) */
+  oldDone(before: number): GenerationRow[]
+  forget(gen: string): void
 }
 
 /** Opens the checkpoint store of source `source`. */
@@ -68,7 +69,10 @@ export function openCheckpoints(db: Database, source: string, now: () => number)
   const setFingerprint = db.query(
     "UPDATE log_files SET fingerprint = ?, fingerprint_bytes = ?, updated_at = ? WHERE gen = ?",
   )
-  const prune = db.query("DELETE FROM log_files WHERE source = ? AND status = 'done' AND updated_at < ?")
+  const oldDone = db.query<GenerationRow, [string, number]>(
+    `SELECT ${cols} FROM log_files WHERE source = ? AND status = 'done' AND updated_at < ?`,
+  )
+  const forget = db.query("DELETE FROM log_files WHERE gen = ?")
 
   return {
     hasState: () => getMeta(db, startedKey) !== undefined || any.get(source) !== null,
@@ -93,8 +97,9 @@ export function openCheckpoints(db: Database, source: string, now: () => number)
     setFingerprint: (gen, fp) => {
       setFingerprint.run(fp.hash, fp.bytes, now(), gen)
     },
-    pruneDone: (before) => {
-      prune.run(source, before)
+    oldDone: (before) => oldDone.all(source, before),
+    forget: (gen) => {
+      forget.run(gen)
     },
   }
 }

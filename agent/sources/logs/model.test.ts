@@ -129,14 +129,12 @@ async function runModel(seed: number, steps: number, wideGlob: boolean) {
   await run.stop()
   settle(run)
   const last = startRun(true)
-  const done = () => [...delivered, ...last.chunks]
+  const all = () => [...delivered, ...last.chunks]
   const linesByTag = () => {
     const out = new Map<string, string[]>()
-    for (const chunk of done()) {
-      for (const line of chunkLines(chunk)) {
-        const tag = line.slice(0, line.indexOf(":"))
-        out.set(tag, [...(out.get(tag) ?? []), line])
-      }
+    for (const line of all().flatMap(chunkLines)) {
+      const tag = line.slice(0, line.indexOf(":"))
+      out.get(tag)?.push(line) ?? out.set(tag, [line])
     }
     return out
   }
@@ -144,49 +142,30 @@ async function runModel(seed: number, steps: number, wideGlob: boolean) {
   const expected = new Map(
     gens.filter((g) => g.lines.length > 0 && (wideGlob || !g.unseen)).map((g) => [g.tag, g.lines]),
   )
-  const complete = () =>
-    [...expected].every(([tag, lines]) => (linesByTag().get(tag)?.length ?? 0) >= lines.length)
   try {
+    const complete = () =>
+      [...expected].every(([tag, lines]) => (linesByTag().get(tag)?.length ?? 0) >= lines.length)
     await waitFor(`seed ${seed}: every line`, complete, 5_000)
+    await Bun.sleep(config.rotate_wait_ms + 5 * config.poll_interval_ms) // late duplicates would show now
+    expect(linesByTag()).toEqual(expected)
+    checkChunks(all(), s, log)
   } catch (error) {
-    for (const [tag, lines] of expected) {
-      const got = linesByTag().get(tag) ?? []
-      if (got.length !== lines.length)
-        console.log(
-          tag,
-          "expected",
-          lines.length,
-          "got",
-          got.length,
-          got.map((l) => l.slice(0, 12)),
-        )
-    }
-    console.log(
-      s.rows(),
-      runs.flatMap((r) => r.logs),
-    )
+    report(all(), s, runs)
     throw error
   }
-  await Bun.sleep(config.rotate_wait_ms + 5 * config.poll_interval_ms) // late duplicates would show now
-  if (process.env.MODEL_TRACE) {
-    for (const c of done()) {
-      const ls = chunkLines(c)
-      console.log(
-        c.file.path.slice(-10),
-        c.file.gen.slice(0, 8),
-        c.startOffset,
-        c.endOffset,
-        ls[0]?.slice(0, 6),
-        ls.at(-1)?.slice(0, 6),
-      )
-    }
-    console.log(
-      s.rows(),
-      runs.flatMap((r) => r.logs),
-    )
+}
+
+/** What a failing run did, for replaying its seed with MODEL_TRACE=1. */
+function report(chunks: LogChunk[], s: Sandbox, runs: TestRun[]) {
+  for (const c of chunks) {
+    const lines = chunkLines(c)
+    const tags = `${lines[0]?.slice(0, 6) ?? ""}..${lines.at(-1)?.slice(0, 6) ?? ""}`
+    console.log(c.file.path.split("/").at(-1), c.file.gen.slice(0, 8), c.startOffset, c.endOffset, tags)
   }
-  expect(linesByTag()).toEqual(expected)
-  checkChunks(done(), s, log)
+  console.log(
+    s.rows(),
+    runs.flatMap((r) => r.logs),
+  )
 }
 
 /** Each file generation is one tag, and its acked chunks follow each other without gap or overlap. */

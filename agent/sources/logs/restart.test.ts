@@ -80,4 +80,23 @@ describe("restart", () => {
     expect(second.logs[0]).toContain(`${log} (generation ${first.chunks[0]?.file.gen}) is gone: 3 bytes`)
     expect(s.rows()[0]?.status).toBe("done")
   })
+
+  test("done generations are forgotten after a week, unless their file is still there", async () => {
+    await using s = sandbox()
+    writeFileSync(s.file("a.log"), "a1\n")
+    writeFileSync(s.file("b.log"), "b1\n")
+    const first = s.start({ paths: [s.file("*.log")] })
+    await waitFor("lines", () => first.lines().length === 2)
+    renameSync(s.file("a.log"), s.file("a.log.1")) // kept: the rotated file is still there
+    unlinkSync(s.file("b.log")) // forgotten: gone
+    await waitFor("both done", () => s.rows().every((r) => r.status === "done"))
+    await first.stop()
+    const later = Date.now() + 8 * 24 * 3600 * 1000
+    const second = s.start({ paths: [s.file("*.log")] }, { now: () => later })
+    await waitFor("pruned", () => s.rows().length === 1)
+    expect(s.rows()[0]?.gen).toBe(
+      first.chunks.find((c) => c.file.path === s.file("a.log"))?.file.gen as string,
+    )
+    await second.stop()
+  })
 })

@@ -1,14 +1,18 @@
+import { readdirSync } from "node:fs"
+import { dirname, join } from "node:path"
 import type { Checkpoints, GenerationRow } from "./checkpoint.ts"
 import { closeQuietly, type Generation, newGeneration } from "./generation.ts"
 import {
   checkFingerprint,
   type FileId,
   type Fingerprint,
+  fileKey,
   findCopy,
   findRenamed,
   type OpenedFile,
   openFile,
   sameFile,
+  statFile,
 } from "./rotation.ts"
 
 /**
@@ -55,4 +59,38 @@ function locate(
   if (other && other.stat.size >= row.position) return { file: other, status: "draining" }
   if (other) closeQuietly(other.fd)
   return undefined
+}
+
+/**
+ * Forgets the done generations last touched before `before` whose file is gone from its directory. A rotated
+ * file still there keeps its row: a glob that matches it must not read it again.
+ */
+export function pruneDone(cp: Checkpoints, before: number): void {
+  const present = new Map<string, Set<string> | undefined>() // directory -> dev:ino of its files, if known
+  for (const row of cp.oldDone(before)) {
+    const dir = dirname(row.path)
+    if (!present.has(dir)) present.set(dir, filesIn(dir))
+    const ids = present.get(dir)
+    if (ids && !ids.has(fileKey(row))) cp.forget(row.gen)
+  }
+}
+
+/** dev:ino of the regular files in `dir` (none if it is gone); undefined when some cannot be looked at. */
+function filesIn(dir: string): Set<string> | undefined {
+  const ids = new Set<string>()
+  let names: string[] = []
+  try {
+    names = readdirSync(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") return undefined
+  }
+  for (const name of names) {
+    try {
+      const st = statFile(join(dir, name))
+      if (st) ids.add(fileKey(st))
+    } catch {
+      return undefined
+    }
+  }
+  return ids
 }

@@ -154,6 +154,18 @@ describe("logs source", () => {
     expect(run.logs).toEqual([])
   })
 
+  test("files that start alike are all read: at start-up at once, a later one after a short hold", async () => {
+    await using s = sandbox()
+    writeFileSync(s.file("a.log"), "same start\n")
+    writeFileSync(s.file("b.log"), "same start\n")
+    const run = s.start({ paths: [s.file("*.log")], start_at: "end" })
+    appendFileSync(s.file("b.log"), "b2\n")
+    await waitFor("b2", () => run.lines().length === 1)
+    expect(run.lines()).toEqual(["b2"]) // b.log started at its end too: it was not held back
+    writeFileSync(s.file("c.log"), "same start\nc2\n") // might be a copy of a.log: held for a moment
+    await waitFor("c.log", () => run.lines(s.file("c.log")).length === 2)
+  })
+
   test("serves files round-robin: a big file does not starve a small one", async () => {
     await using s = sandbox()
     const { start, file } = s

@@ -4,6 +4,7 @@ import type { LogsSourceConfig } from "../../config/schema.ts"
 import type { Source, SourceContext } from "../source.ts"
 import { openCheckpoints } from "./checkpoint.ts"
 import { createDiscovery } from "./discovery.ts"
+import { pruneDone } from "./restore.ts"
 import { compileRules, type RuleSet } from "./rules.ts"
 import { createTracker } from "./tracker.ts"
 
@@ -17,7 +18,7 @@ export type LogsSourceOptions = {
   log?: (msg: string) => void
 }
 
-/** Done generations are kept this long (they keep a rotated name that a glob also matches from being re-read). */
+/** Done generations are kept at least this long, and as long as their file exists. */
 const KEEP_DONE_MS = 7 * 24 * 3600 * 1000
 
 /**
@@ -89,10 +90,10 @@ async function run(
 
   try {
     const firstRun = !cp.hasState()
-    cp.pruneDone(now() - KEEP_DONE_MS)
+    pruneDone(cp, now() - KEEP_DONE_MS)
     tracker.restore()
     // start_at "end" skips what is already there only for the files of the very first start
-    tracker.rescan(discovery.scan(), firstRun && config.start_at === "end")
+    tracker.rescan(discovery.scan(), { initial: true, atEnd: firstRun && config.start_at === "end" })
     cp.markStarted()
     let lastScan = performance.now()
     discovery.watch(
@@ -108,7 +109,7 @@ async function run(
       if (rescanRequested || performance.now() - lastScan >= config.poll_interval_ms) {
         rescanRequested = false
         lastScan = performance.now()
-        tracker.rescan(discovery.scan(), false)
+        tracker.rescan(discovery.scan())
       }
       // one chunk per generation per round, so that a big file does not starve the others
       let emitted = false

@@ -59,6 +59,8 @@ export type RunOptions = {
   gated?: boolean
   /** called with each chunk as it is emitted, before it is recorded */
   onEmit?: (chunk: LogChunk) => void
+  /** the source's clock */
+  now?: () => number
 }
 
 /** Runs a logs source with a test context: emit records the chunk and (with `autoAck`) acks it at once. */
@@ -71,7 +73,7 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
     : undefined
   const logs: string[] = []
   const controller = new AbortController()
-  const source = createLogsSource({ config, db, log: (msg) => logs.push(msg) })
+  const source = createLogsSource({ config, db, now: opts.now, log: (msg) => logs.push(msg) })
   const ackAll = () => {
     while (acked < chunks.length) chunks[acked++]?.ack()
   }

@@ -1,6 +1,6 @@
-import { dirname } from "node:path"
 import type { LogsSourceConfig } from "../../config/schema.ts"
 import type { LogChunk } from "../source.ts"
+import { createAdmission } from "./admission.ts"
 import type { Checkpoints } from "./checkpoint.ts"
 import {
   ackGeneration,
@@ -13,10 +13,8 @@ import { restoreGenerations } from "./restore.ts"
 import {
   checkFingerprint,
   FINGERPRINT_MAX_BYTES,
-  fileKey,
   findCopy,
   fstatFile,
-  type OpenedFile,
   openFile,
   readFingerprint,
   sameFile,
@@ -39,8 +37,11 @@ export type TrackerOptions = {
 export type Tracker = {
   /** loads the generations saved by an earlier run (call once, first) */
   restore(): void
-  /** starts generations for matching paths that have none; `atEnd`: start at the current size */
-  rescan(paths: Set<string>, atEnd: boolean): void
+  /**
+   * Starts generations for matching paths that have none. `initial`: the scan at start-up; `atEnd`: new
+   * generations start at the current size.
+   */
+  rescan(paths: Set<string>, options?: { initial?: boolean; atEnd?: boolean }): void
   /** the live generations in round-robin order */
   round(): Generation[]
   /** checks one generation and reads its next chunk, if any */
@@ -57,8 +58,7 @@ export function createTracker(o: TrackerOptions): Tracker {
   }
   const live = new Map<string, Generation>() // by gen id; insertion order is the round-robin order
   const active = new Map<string, Generation>() // by path
-  const known = new Map<string, string>() // path -> dev:ino of a file an earlier generation already covered
-  const deferred = new Map<string, number>() // path -> since when a possible copy waits
+  const admission = createAdmission(cp, config.rotate_wait_ms + config.poll_interval_ms, now)
   const failures = new Map<string, string>() // path or gen -> last error logged, so it is logged once
   const say = (msg: string) => log(`logs source '${config.name}': ${msg}`)
 
@@ -82,44 +82,10 @@ export function createTracker(o: TrackerOptions): Tracker {
     o.requestRescan()
   }
 
-  /** A file read before under another name, by a live or an earlier generation (a rotated name the glob matches). */
-  const alreadyRead = (f: OpenedFile) => {
-    for (const g of live.values()) if (g.ref.path !== f.path && sameFile(g.file, f.stat)) return true
-    return cp
-      .fingerprintsOf(f.stat, f.path)
-      .some((fp) => fp.bytes > 0 && checkFingerprint(f.fd, fp, f.stat.size).ok)
-  }
-
-  /**
-   * A new file that starts like a file being read next to it may be the copy copytruncate just made, found
-   * before the truncation: give the truncation check (every round) a little time to claim it.
-   */
-  const mayBeCopy = (f: OpenedFile) => {
-    const original = [...active.values()].find(
-      (g) =>
-        g.fp.bytes > 0 &&
-        dirname(g.ref.path) === dirname(f.path) &&
-        !sameFile(g.file, f.stat) &&
-        checkFingerprint(f.fd, g.fp, f.stat.size).ok,
-    )
-    const since = deferred.get(f.path) ?? now()
-    if (original && now() - since < config.rotate_wait_ms + config.poll_interval_ms) {
-      deferred.set(f.path, since) // looked at again by the next rescan
-      return true
-    }
-    deferred.delete(f.path)
-    return false
-  }
-
-  const start = (path: string, atEnd: boolean) => {
+  const start = (path: string, atEnd: boolean, initial: boolean) => {
     const f = openFile(path)
     if (!f) return
-    if (alreadyRead(f)) {
-      closeQuietly(f.fd)
-      known.set(path, fileKey(f.stat))
-      return
-    }
-    if (mayBeCopy(f)) {
+    if (admission.judge(f, live.values(), initial) !== "new") {
       closeQuietly(f.fd)
       return
     }
@@ -213,24 +179,17 @@ export function createTracker(o: TrackerOptions): Tracker {
     restore() {
       for (const g of restoreGenerations(cp, now(), say)) track(g)
     },
-    rescan(paths, atEnd) {
+    rescan(paths, { initial = false, atEnd = false } = {}) {
       for (const path of paths) {
-        if (active.has(path)) continue
-        const key = known.get(path)
-        if (key !== undefined) {
-          const st = statFile(path)
-          if (st && fileKey(st) === key) continue
-          known.delete(path)
-        }
+        if (active.has(path) || admission.known(path)) continue
         try {
-          start(path, atEnd)
+          start(path, atEnd, initial)
           failures.delete(path)
         } catch (error) {
           once(path, `cannot open ${path}: ${(error as Error).message}`)
         }
       }
-      for (const path of known.keys()) if (!paths.has(path)) known.delete(path)
-      for (const path of deferred.keys()) if (!paths.has(path)) deferred.delete(path)
+      admission.prune(paths)
     },
     round: () => [...live.values()],
     step(g) {

@@ -30,14 +30,20 @@ CREATE TEMP TABLE IF NOT EXISTS log_stage (
 );
 `
 
-/** Moves staged parts into log_lines: raw blocks are split on newlines by DuckDB, offsets summed per block. */
-export const UNSTAGE_SQL = `
-INSERT INTO log_lines
-  SELECT file_id, o + sum(strlen(line) + 1) OVER (PARTITION BY part_id ORDER BY idx) - strlen(line) - 1,
-         line, truncated, rule, read_at, $received_at
-  FROM (SELECT part_id, file_id, o, truncated, rule, read_at, unnest(l) AS line, generate_subscripts(l, 1) AS idx
-        FROM (SELECT *, string_split(decode(block), chr(10)) AS l FROM log_stage WHERE raw))
-  UNION ALL
-  SELECT file_id, o, text, truncated, rule, read_at, $received_at FROM log_stage WHERE NOT raw;
-DELETE FROM log_stage;
-`
+/**
+ * Moves staged parts into log_lines. Raw blocks are first split on newlines into a temp table (one row per line,
+ * so the insert that follows spans many row groups and runs on every core), then offsets are summed per block.
+ */
+export const UNSTAGE_STATEMENTS = [
+  `CREATE OR REPLACE TEMP TABLE log_split AS
+     SELECT part_id, file_id, o, truncated, rule, read_at, unnest(l) AS line, generate_subscripts(l, 1) AS idx
+     FROM (SELECT *, string_split(decode(block), chr(10)) AS l FROM log_stage WHERE raw)`,
+  `INSERT INTO log_lines
+     SELECT file_id, o + sum(strlen(line) + 1) OVER (PARTITION BY part_id ORDER BY idx) - strlen(line) - 1,
+            line, truncated, rule, read_at, $received_at
+     FROM log_split
+     UNION ALL
+     SELECT file_id, o, text, truncated, rule, read_at, $received_at FROM log_stage WHERE NOT raw`,
+  "DELETE FROM log_stage",
+  "DROP TABLE log_split",
+] as const

@@ -6,7 +6,7 @@ import {
 } from "@duckdb/node-api"
 import type { Range } from "./coverage.ts"
 import { type StagedFile, type StagedPart, stageLogsBody } from "./log-parts.ts"
-import { SCHEMA_SQL, SCHEMA_VERSION, UNSTAGE_SQL } from "./schema.ts"
+import { SCHEMA_SQL, SCHEMA_VERSION, UNSTAGE_STATEMENTS } from "./schema.ts"
 import type { WriteBatch, WriteResult } from "./types.ts"
 
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n)
@@ -24,11 +24,17 @@ export class DuckDbWriter {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    /** queries run here, beside the writes: they see committed data and never wait for a batch */
+    private readonly readConn: DuckDBConnection,
   ) {}
 
   /** Opens (creating if needed) the database file and loads the dedup state. */
-  static async open(path: string): Promise<DuckDbWriter> {
-    const instance = await DuckDBInstance.create(path)
+  static async open(path: string, options: { memoryLimitMb?: number } = {}): Promise<DuckDbWriter> {
+    const instance = await DuckDBInstance.create(path, {
+      memory_limit: `${options.memoryLimitMb ?? 1024}MB`,
+      // Row order within a batch does not matter (offsets identify lines); this lets inserts run in parallel.
+      preserve_insertion_order: "false",
+    })
     const conn = await instance.connect()
     await conn.run(SCHEMA_SQL)
     await conn.run("INSERT OR IGNORE INTO outpost_meta VALUES ('schema_version', $v)", {
@@ -42,7 +48,7 @@ export class DuckDbWriter {
         `DuckDB file ${path} has schema version ${String(version[0]?.[0])}; this collector expects ${SCHEMA_VERSION}`,
       )
     }
-    const writer = new DuckDbWriter(instance, conn)
+    const writer = new DuckDbWriter(instance, conn, await instance.connect())
     await writer.loadState()
     return writer
   }
@@ -118,11 +124,11 @@ export class DuckDbWriter {
         a.appendTimestamp(ts(p.readAt))
       })
       if (staged.parts.length > 0) {
-        const [insert, cleanup] = UNSTAGE_SQL.split(";").map((s) => s.trim())
-        linesWritten = Number(
-          (await this.conn.run(insert as string, { received_at: receivedAt })).rowsChanged,
-        )
-        await this.conn.run(cleanup as string)
+        const [split, insert, clearStage, dropSplit] = UNSTAGE_STATEMENTS
+        await this.conn.run(split)
+        linesWritten = Number((await this.conn.run(insert, { received_at: receivedAt })).rowsChanged)
+        await this.conn.run(clearStage)
+        await this.conn.run(dropSplit)
       }
       if (touched.size > 0) {
         await this.conn.run(`DELETE FROM log_coverage WHERE file_id IN (${[...touched].join(",")})`)
@@ -197,6 +203,7 @@ export class DuckDbWriter {
   async close(): Promise<void> {
     await this.queue
     await this.conn.run("CHECKPOINT").catch(() => {})
+    this.readConn.closeSync()
     this.conn.closeSync()
     this.instance.closeSync()
   }
