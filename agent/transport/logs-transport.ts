@@ -166,7 +166,7 @@ export class LogsTransport {
         this.stats.retries++
         if (attempt === 1 || attempt % 20 === 0) {
           o.log?.(
-            `publish of envelope ${envelope.id} failed (attempt ${attempt}), retrying: ${(error as Error).message}`,
+            `publish of envelope ${envelope.id} failed (attempt ${attempt}), retrying: ${explain(error, envelope.subject)}`,
           )
         }
       },
@@ -214,4 +214,13 @@ export class LogsTransport {
       this.wakeUp = resolve
     })
   }
+}
+
+/** nats.js reports "no stream takes this subject" as JetStream being disabled; say what it usually means. */
+function explain(error: unknown, subject: string): string {
+  const message = (error as Error).message ?? String(error)
+  if (/jetstream is not enabled|no responders/i.test(message)) {
+    return `no JetStream stream takes ${subject} yet (the collector creates it when it starts) [${message}]`
+  }
+  return message
 }
