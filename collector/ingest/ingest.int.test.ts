@@ -183,7 +183,13 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       agents: Array<{ agent: string }>
     }
     expect(status.agents.map((a) => a.agent)).toEqual(["edge-1"])
-    for (const q of ["DROP TABLE log_lines", "SELECT 1; SELECT 2", "SELEC nonsense"]) {
+    for (const q of [
+      "DROP TABLE log_lines",
+      "SELECT 1; SELECT 2",
+      "SELEC nonsense",
+      "SELECT * FROM read_text('/etc/passwd')",
+      "FROM '/etc/hostname'",
+    ]) {
       const res = await fetch(`${collector.httpUrl}/sql?q=${encodeURIComponent(q)}`)
       expect(res.status).toBe(400)
       expect(((await res.json()) as { error: string }).error.length).toBeGreaterThan(0)

@@ -34,6 +34,8 @@ export class DuckDbWriter {
       memory_limit: `${options.memoryLimitMb ?? 1024}MB`,
       // Row order within a batch does not matter (offsets identify lines); this lets inserts run in parallel.
       preserve_insertion_order: "false",
+      // The collector itself never reads or writes files through SQL; /sql queries must not either.
+      enable_external_access: "false",
     })
     const conn = await instance.connect()
     await conn.run(SCHEMA_SQL)
