@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
+import { ConfigError } from "../shared/errors.ts"
 import type { CollectorConfig } from "./config/schema.ts"
 import { createHttpApp } from "./http/app.ts"
 import { loadEnrollment } from "./ingest/enrollment.ts"
@@ -32,7 +33,17 @@ export async function startCollector(
   const duckdbPath = isAbsolute(config.duckdb_file)
     ? config.duckdb_file
     : join(config.data_dir, config.duckdb_file)
-  const writer = await DuckDbWriter.open(duckdbPath, { memoryLimitMb: config.duckdb_memory_limit_mb })
+  if (config.consumer.buffer_max_bytes < config.max_envelope_bytes + 64 * 1024) {
+    throw new ConfigError(
+      "config_invalid",
+      `consumer.buffer_max_bytes (${config.consumer.buffer_max_bytes}) must exceed max_envelope_bytes (${config.max_envelope_bytes}) by at least 65536, or large envelopes could never be pulled`,
+    )
+  }
+  const writer = await DuckDbWriter.open(duckdbPath, {
+    memoryLimitMb: config.duckdb_memory_limit_mb,
+    // Older envelopes have left the stream (max_age), so they cannot be delivered again.
+    rememberEnvelopesMs: config.stream.max_age_s > 0 ? (config.stream.max_age_s + 86_400) * 1000 : 0,
+  })
   let local: LocalNatsServer | undefined
   if (!config.nats.url) {
     local = await startLocalNatsServer({

@@ -57,6 +57,8 @@ export class LogsTransport {
   private firstPendingAt = 0
   private inFlight: InFlight[] = []
   private closing = false
+  /** set when an envelope was given up at shutdown: nothing after it may be acked, or its lines would be skipped */
+  private abandoned = false
   private wakeUp: () => void = () => {}
   private wakeSignal: Promise<void> = Promise.resolve()
   private readonly retryAbort = new AbortController()
@@ -85,6 +87,7 @@ export class LogsTransport {
   async run(): Promise<void> {
     const { max_records, max_bytes, max_wait_ms, max_in_flight } = this.options.batch
     for (;;) {
+      if (this.abandoned || this.retryAbort.signal.aborted) break
       if (this.pending.length === 0) {
         if (this.closing) break
         await this.wakeSignal
@@ -99,7 +102,7 @@ export class LogsTransport {
       while (this.inFlight.length >= max_in_flight) await this.wakeSignal
       this.startPublish(this.takeBatch(max_records, max_bytes))
     }
-    while (this.inFlight.length > 0) await this.wakeSignal
+    while (this.inFlight.length > 0 && !this.abandoned) await this.wakeSignal
   }
 
   /** Stops accepting chunks and flushes; after `deadlineMs` unpublished envelopes are abandoned (re-read on restart). */
@@ -189,11 +192,12 @@ export class LogsTransport {
   }
 
   private drainAcks(): void {
-    while (this.inFlight.length > 0) {
+    while (this.inFlight.length > 0 && !this.abandoned) {
       const head = this.inFlight[0] as InFlight
       if (!head.settled) break
       if (!head.ok) {
-        // Abandoned at shutdown: this and everything after stay unacknowledged.
+        // Given up at shutdown: this and everything after stay unacknowledged, so they are read again on restart.
+        this.abandoned = true
         this.inFlight.length = 0
         break
       }

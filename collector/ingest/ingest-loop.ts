@@ -1,10 +1,11 @@
 import type { Consumer, JsMsg } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
+import { HEADER } from "../../shared/protocol/envelope.ts"
 import type { CollectorMetrics } from "../metrics/collector-metrics.ts"
 import type { AcceptedEnvelope, RejectedEnvelope } from "../sinks/duckdb/types.ts"
 import type { DuckDbWriter } from "../sinks/duckdb/writer.ts"
 import type { Enrollment } from "./enrollment.ts"
-import { type IncomingMessage, judgeMessage } from "./verify.ts"
+import { type IncomingMessage, judgeMessage, type Verdict } from "./verify.ts"
 
 export type IngestLoopOptions = {
   nc: NatsConnection
@@ -22,25 +23,48 @@ export type IngestLoopOptions = {
   log: (message: string) => void
 }
 
+/** A wake-up that can be awaited, optionally with a timeout. */
+function createSignal() {
+  let notify: () => void = () => {}
+  return {
+    notify: () => notify(),
+    wait: (ms?: number) =>
+      new Promise<void>((resolve) => {
+        const timer = ms === undefined ? undefined : setTimeout(resolve, ms)
+        notify = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      }),
+  }
+}
+
 /**
  * Consumes the durable consumer continuously; messages are grouped into batches (size or wait bound), each
  * verified, written in one DuckDB transaction, then acked (accepted, duplicates) or terminated (rejected, already
- * recorded). A failed write naks the batch for redelivery. The next messages keep arriving while a batch is written.
+ * recorded). A failed write naks the batch for redelivery. The next messages keep arriving while a batch is
+ * written, up to `bufferMaxBytes`: past that, pulling stops until the buffer is half empty.
  */
 export async function runIngestLoop(options: IngestLoopOptions, signal: AbortSignal): Promise<void> {
   const o = options
   const buffer: JsMsg[] = []
-  let wake: () => void = () => {}
+  let bufferedBytes = 0
+  const arrived = createSignal()
+  const drained = createSignal()
   let ended = false
   const consumed = (async () => {
     while (!signal.aborted) {
+      while (bufferedBytes > o.bufferMaxBytes / 2 && !signal.aborted) await drained.wait(1000)
       try {
         const messages = await o.consumer.consume({ max_bytes: o.bufferMaxBytes })
         const stop = () => messages.stop()
         signal.addEventListener("abort", stop, { once: true })
         for await (const m of messages) {
           buffer.push(m)
-          wake()
+          bufferedBytes += m.data.length
+          arrived.notify()
+          // nats.js keeps pulling as messages arrive, not as they are processed: stop it while we are behind.
+          if (bufferedBytes >= o.bufferMaxBytes) messages.stop()
         }
         signal.removeEventListener("abort", stop)
       } catch (error) {
@@ -51,28 +75,28 @@ export async function runIngestLoop(options: IngestLoopOptions, signal: AbortSig
     }
   })().finally(() => {
     ended = true
-    wake()
+    arrived.notify()
   })
-  const waitForMessages = (ms?: number) =>
-    new Promise<void>((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(resolve, ms)
-      wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
   for (;;) {
     if (buffer.length === 0) {
       if (ended) break
-      await waitForMessages()
+      await arrived.wait()
       continue
     }
     const deadline = Date.now() + o.batchMaxWaitMs
     while (buffer.length < o.batchMaxMessages && !ended && Date.now() < deadline) {
-      await waitForMessages(deadline - Date.now())
+      await arrived.wait(deadline - Date.now())
     }
     // Messages already received are processed even when stopping, so their acks go out before exit.
-    await processBatch(o, buffer.splice(0, o.batchMaxMessages))
+    const batch = buffer.splice(0, o.batchMaxMessages)
+    for (const m of batch) bufferedBytes -= m.data.length
+    drained.notify()
+    try {
+      await processBatch(o, batch)
+    } catch (error) {
+      // Never leave the loop over one batch: unacked messages are redelivered after ack_wait.
+      o.log(`batch of ${batch.length} messages failed: ${(error as Error).message}`)
+    }
   }
   await consumed
 }
@@ -85,7 +109,7 @@ async function processBatch(o: IngestLoopOptions, batch: JsMsg[]): Promise<void>
     judgeMessage(toIncoming(m), {
       enrollment: o.enrollment,
       maxEnvelopeBytes: o.maxEnvelopeBytes,
-      isCommitted: (agent, seq) => o.writer.hasEnvelope(agent, seq),
+      committedStreamSeq: (agent, seq) => o.writer.committedStreamSeq(agent, seq),
       batchIds,
     }),
   )
@@ -98,8 +122,15 @@ async function processBatch(o: IngestLoopOptions, batch: JsMsg[]): Promise<void>
     result = await o.writer.write({ accepted, rejected, receivedAt: Date.now() })
   } catch (error) {
     o.metrics.flushFailures()
-    o.log(`DuckDB write of ${batch.length} messages failed, will be redelivered: ${(error as Error).message}`)
-    for (const m of batch) m.nak(2000)
+    if (batch.length > 1) {
+      // Find the message that cannot be written: the others go through on their own.
+      o.log(
+        `DuckDB write of ${batch.length} messages failed (${(error as Error).message}); writing them one by one`,
+      )
+      for (const m of batch) await processBatch(o, [m])
+      return
+    }
+    await handleUnwritable(o, batch[0] as JsMsg, verdicts[0], error)
     return
   }
   verdicts.forEach((v, i) => {
@@ -114,7 +145,14 @@ async function processBatch(o: IngestLoopOptions, batch: JsMsg[]): Promise<void>
       if (v.type === "duplicate") o.metrics.envelopesDuplicate()
     }
   })
-  await o.nc.flush()
+  try {
+    await o.nc.flush()
+  } catch (error) {
+    // Rows are committed; acks lost in a reconnect only cause redelivery, which dedup absorbs.
+    o.log(
+      `acks may not have reached NATS (${(error as Error).message}); redelivered envelopes will be skipped`,
+    )
+  }
   let records = 0
   let bytes = 0
   for (const e of accepted) {
@@ -129,6 +167,49 @@ async function processBatch(o: IngestLoopOptions, batch: JsMsg[]): Promise<void>
   o.metrics.flushes()
   o.metrics.flushSeconds(result.durationMs / 1000)
   o.metrics.lastFlushSeconds(result.durationMs / 1000)
+}
+
+/** Deliveries of one message that failed to write before it is recorded as unwritable and terminated. */
+const MAX_WRITE_ATTEMPTS = 5
+
+async function handleUnwritable(
+  o: IngestLoopOptions,
+  m: JsMsg,
+  verdict: Verdict | undefined,
+  error: unknown,
+) {
+  const message = (error as Error).message
+  if (m.info.deliveryCount < MAX_WRITE_ATTEMPTS) {
+    o.log(`DuckDB write failed (attempt ${m.info.deliveryCount}), will be redelivered: ${message}`)
+    m.nak(2000)
+    return
+  }
+  const incoming = toIncoming(m)
+  try {
+    await o.writer.write({
+      accepted: [],
+      rejected: [
+        {
+          reason: "unwritable",
+          message: `not written after ${m.info.deliveryCount} attempts: ${message}`,
+          subject: m.subject,
+          agent: verdict?.type === "accept" ? verdict.envelope.meta.agent : incoming.headers[HEADER.agent],
+          headers: incoming.headers,
+          size: m.data.length,
+          streamSeq: m.info.streamSequence,
+        },
+      ],
+      receivedAt: Date.now(),
+    })
+    m.term()
+    o.metrics.envelopesRejected(1, { reason: "unwritable" })
+    o.log(`rejected (unwritable) stream message ${m.info.streamSequence}: ${message}`)
+  } catch (recordError) {
+    o.log(
+      `cannot record an unwritable message either (${(recordError as Error).message}); will be redelivered`,
+    )
+    m.nak(5000)
+  }
 }
 
 function toIncoming(m: JsMsg): IncomingMessage {

@@ -26,8 +26,8 @@ export type Verdict =
 export type VerifyContext = {
   enrollment: Enrollment
   maxEnvelopeBytes: number
-  /** (agent, seq) already committed */
-  isCommitted(agent: string, seq: number): boolean
+  /** stream sequence of the committed envelope (agent, seq), or undefined */
+  committedStreamSeq(agent: string, seq: number): number | undefined
   /** ids accepted earlier in the same batch */
   batchIds: Set<string>
 }
@@ -59,8 +59,11 @@ export function judgeMessage(msg: IncomingMessage, ctx: VerifyContext): Verdict 
     const key = keys.get(meta.keyId)
     if (!key) return reject("unknown_key", `key ${meta.keyId} is not enrolled for agent '${meta.agent}'`)
     verifyEnvelope(meta, msg.data, key)
-    if (ctx.isCommitted(meta.agent, meta.seq) || ctx.batchIds.has(meta.id)) {
-      if (msg.redelivered) return { type: "duplicate", agent: meta.agent, seq: meta.seq }
+    const committedAt = ctx.committedStreamSeq(meta.agent, meta.seq)
+    if (committedAt !== undefined || ctx.batchIds.has(meta.id)) {
+      // The same stream message again (redelivery, even if its delivery count was lost) is a harmless duplicate.
+      if (msg.redelivered || committedAt === msg.streamSeq)
+        return { type: "duplicate", agent: meta.agent, seq: meta.seq }
       return reject("replayed", `envelope ${meta.id} from agent '${meta.agent}' was already received`)
     }
     const envelope: AcceptedEnvelope = { meta, streamSeq: msg.streamSeq, bytes: msg.data.length }

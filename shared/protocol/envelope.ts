@@ -32,6 +32,7 @@ export type RejectReason =
   | "oversized"
   | "replayed"
   | "bad_body"
+  | "unwritable"
 
 /** Everything the signature covers besides the body itself. */
 export type EnvelopeMeta = {
@@ -174,7 +175,7 @@ export function parseEnvelopeHeaders(
     keyId: field(HEADER.keyId),
     kind,
     seq,
-    count: uint(HEADER.count),
+    count: boundedCount(uint(HEADER.count)),
     sentAt: uint(HEADER.sentAt),
     subject,
     bodySha256,
@@ -196,4 +197,11 @@ export function verifyEnvelope(envelope: ReceivedEnvelope, body: Uint8Array, pub
       `invalid signature on envelope ${envelope.id} from agent '${envelope.agent}'`,
     )
   }
+}
+
+/** Entry counts are stored as 32-bit integers; a larger one cannot be a real batch. */
+function boundedCount(count: number): number {
+  if (count > 2 ** 31 - 1)
+    throw new EnvelopeError("malformed", `header ${HEADER.count} is too large (${count})`)
+  return count
 }

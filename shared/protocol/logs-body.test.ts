@@ -32,6 +32,10 @@ describe("logs body", () => {
       encodeLogsBody([{ path: "p", gen: "g" }], [], [{ f: 0, o: 0, n: 9, at: 1 }], [te.encode("x")]),
     ],
     ["span past file list", encodeLogsBody([], [{ f: 0, s: 0, e: 1 }], [], [])],
+    [
+      "empty raw part",
+      encodeLogsBody([{ path: "p", gen: "g" }], [], [{ f: 0, o: 0, n: 0, raw: 1, at: 1 }], []),
+    ],
     ["unknown file", encodeLogsBody([], [], [{ f: 0, o: 0, n: 1, at: 1 }], [te.encode("x")])],
   ])("%s is rejected as bad_body", (_name, body) => {
     expect(() => decodeLogsBody(body)).toThrow(EnvelopeError)

@@ -110,5 +110,6 @@ function checkManifest(m: LogsManifest): void {
     if (!isUint(part.o) || !isUint(part.n) || !isUint(part.at))
       throw bad("part offsets, sizes and times must be unsigned integers")
     if (part.r !== undefined && typeof part.r !== "string") throw bad("part rule must be a string")
+    if (part.raw === 1 && part.n === 0) throw bad("a raw part must hold at least one line")
   }
 }

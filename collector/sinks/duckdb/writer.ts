@@ -16,7 +16,8 @@ const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 100
  * so a crash before commit leaves nothing behind and redelivery is harmless.
  */
 export class DuckDbWriter {
-  private readonly seen = new Set<string>()
+  /** `<agent>.<seq>` of committed envelopes -> their stream sequence */
+  private readonly seen = new Map<string, number>()
   private readonly knownFiles = new Set<bigint>()
   private coverage = new Map<bigint, Range[]>()
   private queue: Promise<unknown> = Promise.resolve()
@@ -29,7 +30,10 @@ export class DuckDbWriter {
   ) {}
 
   /** Opens (creating if needed) the database file and loads the dedup state. */
-  static async open(path: string, options: { memoryLimitMb?: number } = {}): Promise<DuckDbWriter> {
+  static async open(
+    path: string,
+    options: { memoryLimitMb?: number; rememberEnvelopesMs?: number } = {},
+  ): Promise<DuckDbWriter> {
     const instance = await DuckDBInstance.create(path, {
       memory_limit: `${options.memoryLimitMb ?? 1024}MB`,
       // Row order within a batch does not matter (offsets identify lines); this lets inserts run in parallel.
@@ -51,15 +55,19 @@ export class DuckDbWriter {
       )
     }
     const writer = new DuckDbWriter(instance, conn, await instance.connect())
-    await writer.loadState()
+    await writer.loadState(options.rememberEnvelopesMs ?? 0)
     return writer
   }
 
-  private async loadState(): Promise<void> {
-    for (const [agent, seq] of (
-      await this.conn.runAndReadAll("SELECT agent, seq FROM envelopes")
-    ).getRows()) {
-      this.seen.add(`${String(agent)}.${String(seq)}`)
+  /** Loads dedup state; envelope ids older than `rememberMs` (0: all) cannot come back from the stream. */
+  private async loadState(rememberMs: number): Promise<void> {
+    const since =
+      rememberMs > 0
+        ? `WHERE received_at > now()::TIMESTAMP - INTERVAL (${Math.ceil(rememberMs / 1000)}) SECOND`
+        : ""
+    const envelopes = await this.conn.runAndReadAll(`SELECT agent, seq, stream_seq FROM envelopes ${since}`)
+    for (const [agent, seq, streamSeq] of envelopes.getRows()) {
+      this.seen.set(`${String(agent)}.${String(seq)}`, Number(streamSeq))
     }
     for (const [id] of (await this.conn.runAndReadAll("SELECT file_id FROM log_files")).getRows()) {
       this.knownFiles.add(id as bigint)
@@ -79,6 +87,11 @@ export class DuckDbWriter {
   /** True when an envelope with this agent and seq is already committed. */
   hasEnvelope(agent: string, seq: number): boolean {
     return this.seen.has(`${agent}.${seq}`)
+  }
+
+  /** Stream sequence of the committed envelope with this agent and seq, if any. */
+  committedStreamSeq(agent: string, seq: number): number | undefined {
+    return this.seen.get(`${agent}.${seq}`)
   }
 
   /** Writes one batch in one transaction; batches are serialized. */
@@ -171,7 +184,7 @@ export class DuckDbWriter {
     }
     this.coverage = coverage
     for (const id of newFiles.keys()) this.knownFiles.add(id)
-    for (const e of batch.accepted) this.seen.add(`${e.meta.agent}.${e.meta.seq}`)
+    for (const e of batch.accepted) this.seen.set(`${e.meta.agent}.${e.meta.seq}`, e.streamSeq)
     return { linesWritten, durationMs: performance.now() - started }
   }
 
