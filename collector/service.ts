@@ -33,10 +33,10 @@ export async function startCollector(
   const duckdbPath = isAbsolute(config.duckdb_file)
     ? config.duckdb_file
     : join(config.data_dir, config.duckdb_file)
-  if (config.consumer.buffer_max_bytes < config.max_envelope_bytes + 64 * 1024) {
+  if (config.consumer.pull_max_bytes < config.max_envelope_bytes + 64 * 1024) {
     throw new ConfigError(
       "config_invalid",
-      `consumer.buffer_max_bytes (${config.consumer.buffer_max_bytes}) must exceed max_envelope_bytes (${config.max_envelope_bytes}) by at least 65536, or large envelopes could never be pulled`,
+      `consumer.pull_max_bytes (${config.consumer.pull_max_bytes}) must exceed max_envelope_bytes (${config.max_envelope_bytes}) by at least 65536, or large envelopes could never be pulled`,
     )
   }
   const writer = await DuckDbWriter.open(duckdbPath, {
@@ -83,7 +83,7 @@ export async function startCollector(
       maxEnvelopeBytes: config.max_envelope_bytes,
       batchMaxMessages: config.consumer.batch_max_messages,
       batchMaxWaitMs: config.consumer.batch_max_wait_ms,
-      bufferMaxBytes: config.consumer.buffer_max_bytes,
+      pullMaxBytes: config.consumer.pull_max_bytes,
       log,
     },
     abort.signal,

@@ -42,11 +42,11 @@ export const CollectorConfigSchema = T.Object(
       {
         durable_name: T.String({ pattern: "^[A-Za-z0-9_-]+$", default: "collector" }),
         filter_subject: T.String({ minLength: 1, default: "outpost.>" }),
-        max_ack_pending: T.Integer({ minimum: 1, maximum: 100_000, default: 1024 }),
+        max_ack_pending: T.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
         ack_wait_s: T.Integer({ minimum: 1, maximum: 3600, default: 60 }),
         batch_max_messages: T.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
         batch_max_wait_ms: T.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
-        buffer_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
+        pull_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -18,8 +18,8 @@ export type IngestLoopOptions = {
   batchMaxMessages: number
   /** how long a batch waits for more messages after its first one */
   batchMaxWaitMs: number
-  /** bytes the client may hold fetched but not yet processed (bounds memory, gives backpressure) */
-  bufferMaxBytes: number
+  /** bytes asked for per pull request (must exceed the largest envelope) */
+  pullMaxBytes: number
   log: (message: string) => void
 }
 
@@ -43,28 +43,22 @@ function createSignal() {
  * Consumes the durable consumer continuously; messages are grouped into batches (size or wait bound), each
  * verified, written in one DuckDB transaction, then acked (accepted, duplicates) or terminated (rejected, already
  * recorded). A failed write naks the batch for redelivery. The next messages keep arriving while a batch is
- * written, up to `bufferMaxBytes`: past that, pulling stops until the buffer is half empty.
+ * written; how many messages can wait unacknowledged is bounded by the consumer's `max_ack_pending`.
  */
 export async function runIngestLoop(options: IngestLoopOptions, signal: AbortSignal): Promise<void> {
   const o = options
   const buffer: JsMsg[] = []
-  let bufferedBytes = 0
   const arrived = createSignal()
-  const drained = createSignal()
   let ended = false
   const consumed = (async () => {
     while (!signal.aborted) {
-      while (bufferedBytes > o.bufferMaxBytes / 2 && !signal.aborted) await drained.wait(1000)
       try {
-        const messages = await o.consumer.consume({ max_bytes: o.bufferMaxBytes })
+        const messages = await o.consumer.consume({ max_bytes: o.pullMaxBytes })
         const stop = () => messages.stop()
         signal.addEventListener("abort", stop, { once: true })
         for await (const m of messages) {
           buffer.push(m)
-          bufferedBytes += m.data.length
           arrived.notify()
-          // nats.js keeps pulling as messages arrive, not as they are processed: stop it while we are behind.
-          if (bufferedBytes >= o.bufferMaxBytes) messages.stop()
         }
         signal.removeEventListener("abort", stop)
       } catch (error) {
@@ -89,8 +83,6 @@ export async function runIngestLoop(options: IngestLoopOptions, signal: AbortSig
     }
     // Messages already received are processed even when stopping, so their acks go out before exit.
     const batch = buffer.splice(0, o.batchMaxMessages)
-    for (const m of batch) bufferedBytes -= m.data.length
-    drained.notify()
     try {
       await processBatch(o, batch)
     } catch (error) {
