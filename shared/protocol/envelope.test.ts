@@ -105,6 +105,16 @@ describe("envelope signing", () => {
       "malformed",
     ],
     [
+      "count past 32 bits",
+      (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.count]: "4294967296" } }),
+      "malformed",
+    ],
+    [
+      "seq past 2^53",
+      (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.seq]: "9999999999999999" } }),
+      "malformed",
+    ],
+    [
       "unknown kind",
       (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.kind]: "spam" } }),
       "malformed",
