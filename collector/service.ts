@@ -113,6 +113,13 @@ export async function startCollector(
   })
   const httpUrl = `http://${config.http.host}:${server.port}`
   log(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)
+  const progress = setInterval(() => {
+    const v = (name: string, labels?: Record<string, string>) => metrics.registry.value(name, labels)
+    log(
+      `written ${v("outpost_collector_rows_written_total", { table: "log_lines" })} lines from ${v("outpost_collector_envelopes_received_total")} envelopes; rejected ${metrics.registry.sum("outpost_collector_envelopes_rejected_total")}, duplicates ${v("outpost_collector_envelopes_duplicate_total")}, failed writes ${v("outpost_collector_flush_failures_total")}`,
+    )
+  }, 30_000)
+  progress.unref()
   let stopping: Promise<void> | undefined
   return {
     natsUrl,
@@ -121,6 +128,7 @@ export async function startCollector(
     done,
     stop() {
       stopping ??= (async () => {
+        clearInterval(progress)
         abort.abort()
         await done
         await server.stop(true)

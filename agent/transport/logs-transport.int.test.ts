@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite"
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { generateAgentKeyPair, keyId, loadPrivateKey } from "../../shared/protocol/keys.ts"
@@ -9,6 +9,9 @@ import type { LogChunk } from "../sources/source.ts"
 import { LogsTransport } from "./logs-transport.ts"
 import { connectNats } from "./nats-connection.ts"
 import { SequenceAllocator } from "./sequence.ts"
+
+// Starts real nats-server, DuckDB and processes: give a busy 2-core machine room.
+setDefaultTimeout(60_000)
 
 const key = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
 const te = new TextEncoder()

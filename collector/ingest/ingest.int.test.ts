@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { jetstream } from "@nats-io/jetstream"
@@ -15,6 +15,9 @@ import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
 import { type NatsServer, startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { type RunningCollector, startCollector } from "../service.ts"
+
+// Starts real nats-server, DuckDB and processes: give a busy 2-core machine room.
+setDefaultTimeout(60_000)
 
 const te = new TextEncoder()
 const enrolled = loadPrivateKey(generateAgentKeyPair().privateKeyPem)

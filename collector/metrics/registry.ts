@@ -36,6 +36,13 @@ export class MetricsRegistry {
     return this.metrics.get(name)?.series.get(renderLabels(labels)) ?? 0
   }
 
+  /** Sum over every label set of a metric. */
+  sum(name: string): number {
+    let total = 0
+    for (const value of this.metrics.get(name)?.series.values() ?? []) total += value
+    return total
+  }
+
   /** Prometheus text exposition format. */
   render(): string {
     const out: string[] = []

@@ -1,6 +1,9 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import { join } from "node:path"
 import { freePort, tempDir } from "../harness/index.ts"
+
+// Starts real nats-server, DuckDB and processes: give a busy 2-core machine room.
+setDefaultTimeout(60_000)
 
 test("the README's demo starts nats-server, collector and agent, and lines reach DuckDB", async () => {
   await using dir = tempDir("outpost-demo-")

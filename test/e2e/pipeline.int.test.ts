@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import {
@@ -13,6 +13,9 @@ import {
   tempDir,
   waitFor,
 } from "../harness/index.ts"
+
+// Starts real nats-server, DuckDB and processes: give a busy 2-core machine room.
+setDefaultTimeout(60_000)
 
 /**
  * The whole spine with real processes: the compiled agent tails three files through rotation by rename,

@@ -1,0 +1,31 @@
+import { expect, test } from "bun:test"
+import { MetricsRegistry } from "./registry.ts"
+
+test("renders counters and gauges in the Prometheus text format, with escaped labels", () => {
+  const r = new MetricsRegistry()
+  const rejected = r.counter("outpost_collector_envelopes_rejected_total", "Rejected envelopes")
+  const untouched = r.counter("outpost_collector_flushes_total", "Flushes")
+  const lag = r.gauge("outpost_collector_consumer_pending_messages", "Pending")
+  rejected(1, { reason: "signature" })
+  rejected(2, { reason: "signature" })
+  rejected(1, { reason: 'we"ird\n' })
+  lag(7)
+  void untouched
+  expect(r.render()).toBe(
+    [
+      "# HELP outpost_collector_envelopes_rejected_total Rejected envelopes",
+      "# TYPE outpost_collector_envelopes_rejected_total counter",
+      'outpost_collector_envelopes_rejected_total{reason="signature"} 3',
+      'outpost_collector_envelopes_rejected_total{reason="we\\"ird\\n"} 1',
+      "# HELP outpost_collector_flushes_total Flushes",
+      "# TYPE outpost_collector_flushes_total counter",
+      "outpost_collector_flushes_total 0",
+      "# HELP outpost_collector_consumer_pending_messages Pending",
+      "# TYPE outpost_collector_consumer_pending_messages gauge",
+      "outpost_collector_consumer_pending_messages 7",
+      "",
+    ].join("\n"),
+  )
+  expect(r.sum("outpost_collector_envelopes_rejected_total")).toBe(4)
+  expect(r.value("outpost_collector_envelopes_rejected_total", { reason: "signature" })).toBe(3)
+})
