@@ -17,6 +17,8 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || ! cmp -s package-lock.
   cp package-lock.json "$stamp"
 fi
 
+# Debian installs it in /usr/sbin, which is not on every user's PATH.
+export PATH="$PATH:/usr/sbin"
 if ! command -v nats-server >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "outpost setup: installing nats-server from Debian's packages"

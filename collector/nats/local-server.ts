@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { connect } from "@nats-io/transport-node"
+import { natsServerPath } from "../../shared/nats-server-path.ts"
 
 /** A nats-server with JetStream that the collector started itself (the single-host default). */
 export type LocalNatsServer = { url: string; stop(): Promise<void> }
@@ -30,7 +31,7 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
   const url = `nats://${options.host}:${options.port}`
   let proc: ReturnType<typeof Bun.spawn>
   try {
-    proc = Bun.spawn(["nats-server", "-c", conf], { stdout: "ignore", stderr: "pipe" })
+    proc = Bun.spawn([natsServerPath(), "-c", conf], { stdout: "ignore", stderr: "pipe" })
   } catch (cause) {
     throw new Error("cannot start nats-server: is it installed? (Debian: apt-get install nats-server)", {
       cause,

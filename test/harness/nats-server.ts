@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
+import { natsServerPath } from "../../shared/nats-server-path.ts"
 import { freePort, waitFor } from "./ports.ts"
 
 /** A real nats-server with JetStream on a free loopback port and a temp store; restartable on the same port. */
@@ -24,7 +25,7 @@ export async function startNatsServer(options: { storeDir?: string } = {}): Prom
   const start = async () => {
     proc = Bun.spawn(
       [
-        "nats-server",
+        natsServerPath(),
         "-js",
         "-a",
         "127.0.0.1",
