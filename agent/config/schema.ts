@@ -56,7 +56,7 @@ export const AgentConfigSchema = T.Object(
         max_records: T.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000 }),
         max_bytes: T.Integer({ minimum: 4096, maximum: 8 * 1024 * 1024, default: 900 * 1024 }),
         max_wait_ms: T.Integer({ minimum: 0, maximum: 60_000, default: 200 }),
-        max_in_flight: T.Integer({ minimum: 1, maximum: 256, default: 16 }),
+        max_in_flight: T.Integer({ minimum: 1, maximum: 256, default: 4 }),
       },
       { additionalProperties: false, default: {} },
     ),
