@@ -1,3 +1,5 @@
+import type { Static, TSchema } from "@sinclair/typebox"
+import { loadConfigFile } from "./config/load.ts"
 import { ConfigError } from "./errors.ts"
 
 /** Parsed command line: the sub-command, `--name value` flags and boolean switches. */
@@ -39,4 +41,27 @@ export async function runCli(main: () => Promise<number | undefined>): Promise<n
     else console.error(error)
     process.exit(error instanceof ConfigError ? 2 : 1)
   }
+}
+
+/**
+ * The `run` and `check-config` commands: loads and validates `--config`. Returns the config to run with, or
+ * undefined when `check-config` has reported success.
+ */
+export function configForCommand<S extends TSchema>(
+  command: string,
+  args: ParsedArgs,
+  schema: S,
+  help: string,
+): Static<S> | undefined {
+  if (command !== "run" && command !== "check-config") {
+    throw new ConfigError("cli", `unknown command '${command}'\n\n${help}`)
+  }
+  const path = args.flags.get("config")
+  if (!path) throw new ConfigError("cli", "--config <file> is required")
+  const config = loadConfigFile(path, schema)
+  if (command === "check-config") {
+    console.log(`${path}: ok`)
+    return undefined
+  }
+  return config
 }

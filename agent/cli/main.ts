@@ -1,6 +1,5 @@
 #!/usr/bin/env bun
-import { parseArgs, runCli } from "../../shared/cli.ts"
-import { loadConfigFile } from "../../shared/config/load.ts"
+import { configForCommand, parseArgs, runCli } from "../../shared/cli.ts"
 import { ConfigError } from "../../shared/errors.ts"
 import { VERSION } from "../../shared/version.ts"
 import { AgentConfigSchema } from "../config/schema.ts"
@@ -38,12 +37,8 @@ await runCli(async () => {
     )
     return 0
   }
-  if (command !== "run" && command !== "check-config")
-    throw new ConfigError("cli", `unknown command '${command}'\n\n${HELP}`)
-  const path = args.flags.get("config")
-  if (!path) throw new ConfigError("cli", "--config <file> is required")
-  const config = loadConfigFile(path, AgentConfigSchema)
-  if (command === "check-config") return void console.log(`${path}: ok`)
+  const config = configForCommand(command, args, AgentConfigSchema, HELP)
+  if (!config) return 0
   const agent = await startAgent(config, log)
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve)

@@ -1,7 +1,5 @@
 #!/usr/bin/env bun
-import { parseArgs, runCli } from "../../shared/cli.ts"
-import { loadConfigFile } from "../../shared/config/load.ts"
-import { ConfigError } from "../../shared/errors.ts"
+import { configForCommand, parseArgs, runCli } from "../../shared/cli.ts"
 import { VERSION } from "../../shared/version.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { startCollector } from "../service.ts"
@@ -24,12 +22,8 @@ await runCli(async () => {
   if (args.switches.has("help")) return void console.log(HELP)
   if (args.switches.has("version")) return void console.log(VERSION)
   const command = args.command ?? "run"
-  if (command !== "run" && command !== "check-config")
-    throw new ConfigError("cli", `unknown command '${command}'\n\n${HELP}`)
-  const path = args.flags.get("config")
-  if (!path) throw new ConfigError("cli", "--config <file> is required")
-  const config = loadConfigFile(path, CollectorConfigSchema)
-  if (command === "check-config") return void console.log(`${path}: ok`)
+  const config = configForCommand(command, args, CollectorConfigSchema, HELP)
+  if (!config) return 0
   const collector = await startCollector(config, log)
   const stop = () => void collector.stop().then(() => process.exit(0))
   process.once("SIGTERM", stop)
