@@ -50,6 +50,21 @@ function logsEnvelope(
   })
 }
 
+/** The same envelope re-signed over another body (a sender bug, not an attack: the signature is valid). */
+function signedWithBody(env: SignedEnvelope, body: Uint8Array): SignedEnvelope {
+  return signEnvelope({
+    privateKey: enrolled.privateKey,
+    keyId: keyId(enrolled.publicKeyRaw),
+    agent: "edge-1",
+    host: "web-1",
+    kind: "logs",
+    seq: Number(env.headers[HEADER.seq]) + 1_000_000,
+    count: 1,
+    sentAt: Date.now(),
+    body,
+  })
+}
+
 describe("collector ingest against real nats-server and DuckDB", () => {
   let nats: NatsServer
   let dir: { path: string; [Symbol.asyncDispose](): Promise<void> }
@@ -80,6 +95,8 @@ describe("collector ingest against real nats-server and DuckDB", () => {
         nats: { url: nats.url },
         http: { port: 0 },
         stream: { duplicate_window_s: 1 },
+        max_envelope_bytes: 4096,
+        consumer: { pull_max_bytes: 1024 * 1024 },
       },
       CollectorConfigSchema,
     )
@@ -137,6 +154,15 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       "unknown agent",
       () => ({ env: logsEnvelope(["x"], { agent: "intruder" }), mutate: undefined }),
       "unknown_agent",
+    ],
+    ["oversized envelope", () => ({ env: logsEnvelope(["y".repeat(5000)]), mutate: undefined }), "oversized"],
+    [
+      "correctly signed but undecodable body",
+      () => {
+        const env = logsEnvelope(["x"])
+        return { env: signedWithBody(env, te.encode("not a logs body")), mutate: undefined }
+      },
+      "bad_body",
     ],
     [
       "malformed headers",
