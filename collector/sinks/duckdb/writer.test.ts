@@ -132,4 +132,24 @@ describe("DuckDbWriter", () => {
     expect(await lines(w)).toEqual([[0, "x"]])
     await w.close()
   })
+
+  test("envelope ids are forgotten in memory once they are older than the stream can deliver", async () => {
+    await using dir = tempDir()
+    let clock = 1_000_000
+    const w = await DuckDbWriter.open(join(dir.path, "o.duckdb"), {
+      rememberEnvelopesMs: 50,
+      now: () => clock,
+    })
+    const a = rawEnvelope("g5", 0, ["a"])
+    await w.write({ accepted: [a], rejected: [], receivedAt: clock })
+    clock += 60
+    const b = rawEnvelope("g5", 2, ["b"])
+    await w.write({ accepted: [b], rejected: [], receivedAt: clock })
+    expect(w.hasEnvelope("edge-1", a.meta.seq)).toBe(true)
+    clock += 60
+    await w.write({ accepted: [rawEnvelope("g5", 4, ["c"])], rejected: [], receivedAt: clock })
+    expect(w.hasEnvelope("edge-1", a.meta.seq)).toBe(false)
+    expect(w.hasEnvelope("edge-1", b.meta.seq)).toBe(true)
+    await w.close()
+  })
 })

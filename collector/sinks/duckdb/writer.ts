@@ -17,7 +17,12 @@ const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 100
  */
 export class DuckDbWriter {
   /** `<agent>.<seq>` of committed envelopes -> their stream sequence */
-  private readonly seen = new Map<string, number>()
+  private seen = new Map<string, number>()
+  /** the previous generation of `seen`: ids live between one and two `rememberMs`, then are dropped */
+  private seenBefore = new Map<string, number>()
+  private seenSince = 0
+  private rememberMs = 0
+  private now: () => number = Date.now
   private readonly knownFiles = new Set<bigint>()
   private coverage = new Map<bigint, Range[]>()
   private queue: Promise<unknown> = Promise.resolve()
@@ -32,7 +37,7 @@ export class DuckDbWriter {
   /** Opens (creating if needed) the database file and loads the dedup state. */
   static async open(
     path: string,
-    options: { memoryLimitMb?: number; rememberEnvelopesMs?: number } = {},
+    options: { memoryLimitMb?: number; rememberEnvelopesMs?: number; now?: () => number } = {},
   ): Promise<DuckDbWriter> {
     const instance = await DuckDBInstance.create(path, {
       memory_limit: `${options.memoryLimitMb ?? 1024}MB`,
@@ -55,7 +60,10 @@ export class DuckDbWriter {
       )
     }
     const writer = new DuckDbWriter(instance, conn, await instance.connect())
-    await writer.loadState(options.rememberEnvelopesMs ?? 0)
+    writer.rememberMs = options.rememberEnvelopesMs ?? 0
+    writer.now = options.now ?? Date.now
+    writer.seenSince = writer.now()
+    await writer.loadState(writer.rememberMs)
     return writer
   }
 
@@ -86,12 +94,13 @@ export class DuckDbWriter {
 
   /** True when an envelope with this agent and seq is already committed. */
   hasEnvelope(agent: string, seq: number): boolean {
-    return this.seen.has(`${agent}.${seq}`)
+    return this.committedStreamSeq(agent, seq) !== undefined
   }
 
   /** Stream sequence of the committed envelope with this agent and seq, if any. */
   committedStreamSeq(agent: string, seq: number): number | undefined {
-    return this.seen.get(`${agent}.${seq}`)
+    const id = `${agent}.${seq}`
+    return this.seen.get(id) ?? this.seenBefore.get(id)
   }
 
   /** Writes one batch in one transaction; batches are serialized. */
@@ -184,6 +193,11 @@ export class DuckDbWriter {
     }
     this.coverage = coverage
     for (const id of newFiles.keys()) this.knownFiles.add(id)
+    if (this.rememberMs > 0 && this.now() - this.seenSince > this.rememberMs) {
+      this.seenBefore = this.seen
+      this.seen = new Map()
+      this.seenSince = this.now()
+    }
     for (const e of batch.accepted) this.seen.set(`${e.meta.agent}.${e.meta.seq}`, e.streamSeq)
     return { linesWritten, durationMs: performance.now() - started }
   }
