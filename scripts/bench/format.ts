@@ -1,3 +1,4 @@
+/** Number formatting and the figures block every bench prints. */
 import { MiB } from "./constants.ts"
 import type { ProcFigures } from "./proc.ts"
 

@@ -1,3 +1,4 @@
+/** Temp directories and child processes that are always cleaned up, deadlines, and the bench runner. */
 import { mkdtempSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { childPids } from "./proc.ts"

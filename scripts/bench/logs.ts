@@ -1,3 +1,4 @@
+/** What the agent and collector logged during a run. */
 import { readFileSync } from "node:fs"
 
 export type LogFindings = { lines: number; notable: string[]; notableCount: number; lastProgress?: string }

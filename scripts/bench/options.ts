@@ -1,3 +1,4 @@
+/** Command-line options of a benchmark. */
 import { parseArgs } from "../../shared/cli.ts"
 
 /** `--name value` flags, with `BENCH_NAME` environment variables as fallback. */

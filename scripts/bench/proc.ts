@@ -1,3 +1,4 @@
+/** CPU time and memory of processes, read from /proc. */
 import { readdirSync, readFileSync } from "node:fs"
 
 const CLK_TCK = (() => {
