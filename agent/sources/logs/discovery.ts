@@ -26,8 +26,12 @@ function parsePattern(configured: string): Pattern {
 export type Discovery = {
   /** absolute paths that match now (literal paths are listed whether or not they exist) */
   scan(): Set<string>
-  /** starts a chokidar watcher; `add`: a new file may have appeared */
-  watch(onEvent: (kind: "add" | "change" | "unlink") => void, onError: (error: unknown) => void): void
+  /** starts a chokidar watcher; `add`: a new file may have appeared; `onReady` once it is watching */
+  watch(
+    onEvent: (kind: "add" | "change" | "unlink") => void,
+    onError: (error: unknown) => void,
+    onReady?: () => void,
+  ): void
   close(): Promise<void>
 }
 
@@ -55,7 +59,7 @@ export function createDiscovery(paths: string[]): Discovery {
       }
       return found
     },
-    watch(onEvent, onError) {
+    watch(onEvent, onError, onReady) {
       // chokidar 4+ has no globs: watch each base directory and let through only files that match
       const depths = patterns.map((p) => p.depth)
       watcher = watch([...new Set(patterns.map((p) => p.base))], {
@@ -67,6 +71,7 @@ export function createDiscovery(paths: string[]): Discovery {
       watcher.on("change", () => onEvent("change"))
       watcher.on("unlink", () => onEvent("unlink"))
       watcher.on("error", onError)
+      if (onReady) watcher.on("ready", onReady)
     },
     async close() {
       await watcher?.close()

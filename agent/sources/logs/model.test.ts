@@ -146,7 +146,8 @@ async function runModel(seed: number, steps: number, wideGlob: boolean) {
     const complete = () =>
       [...expected].every(([tag, lines]) => (linesByTag().get(tag)?.length ?? 0) >= lines.length)
     await waitFor(`seed ${seed}: every line`, complete, 5_000)
-    await Bun.sleep(config.rotate_wait_ms + 5 * config.poll_interval_ms) // late duplicates would show now
+    // idle rounds are poll_interval_ms apart: past rotate_wait_ms plus a few polls, late duplicates would show
+    await last.afterScans(Math.ceil(config.rotate_wait_ms / config.poll_interval_ms) + 5)
     expect(linesByTag()).toEqual(expected)
     checkChunks(all(), s, log)
   } catch (error) {

@@ -137,7 +137,7 @@ describe("logs source", () => {
     await using s = sandbox()
     const { start, file } = s
     const run = start({ paths: [file("*.log")], poll_interval_ms: 5000 })
-    await Bun.sleep(50)
+    await run.watching
     writeFileSync(file("new.log"), "hello\n")
     writeFileSync(file("new.txt"), "ignored\n")
     await waitFor("new file (through the watcher: polling is 5 s)", () => run.lines().length === 1)
@@ -147,7 +147,7 @@ describe("logs source", () => {
   test("a directory that does not exist yet is watched for through polling", async () => {
     await using s = sandbox()
     const run = s.start({ paths: [s.file("later/*.log")] })
-    await Bun.sleep(50)
+    await run.afterScans(1)
     mkdirSync(s.file("later"))
     writeFileSync(s.file("later/x.log"), "x1\n")
     await waitFor("x1", () => run.lines().length === 1)

@@ -16,6 +16,8 @@ export type LogsSourceOptions = {
   now?: () => number
   /** where problems go (a file that vanished with unread bytes, an unreadable file); console.warn by default */
   log?: (msg: string) => void
+  /** observers for tests and diagnostics: the watcher is in place; a rescan (then a read round) starts */
+  observe?: { watching?(): void; scan?(): void }
 }
 
 /** Done generations are kept at least this long, and as long as their file exists. */
@@ -45,7 +47,7 @@ async function run(
   rules: RuleSet | undefined,
   ctx: SourceContext,
 ): Promise<void> {
-  const { config, db, now = Date.now, log = (msg: string) => console.warn(msg) } = options
+  const { config, db, now = Date.now, log = (msg: string) => console.warn(msg), observe } = options
   const { signal } = ctx
   if (signal.aborted) return
   const cp = openCheckpoints(db, config.name, now)
@@ -102,6 +104,7 @@ async function run(
         wake()
       },
       (error) => log(`logs source '${config.name}': file watcher: ${(error as Error).message ?? error}`),
+      () => observe?.watching?.(),
     )
 
     while (!signal.aborted) {
@@ -110,6 +113,7 @@ async function run(
         rescanRequested = false
         lastScan = performance.now()
         tracker.rescan(discovery.scan())
+        observe?.scan?.()
       }
       // one chunk per generation per round, so that a big file does not starve the others
       let emitted = false

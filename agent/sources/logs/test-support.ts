@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite"
 import { readdirSync, readlinkSync } from "node:fs"
 import { join } from "node:path"
 import { tempDir } from "../../../test/harness/index.ts"
+import { waitFor } from "../../../test/harness/ports.ts"
 import type { LogsSourceConfig } from "../../config/schema.ts"
 import { openStateDb } from "../../state/index.ts"
 import type { LogChunk } from "../source.ts"
@@ -47,6 +48,10 @@ export type TestRun = {
   /** while closed, emit blocks (backpressure); opening lets it return */
   gate: { close(): void; open(): void }
   logs: string[]
+  /** resolves once the file watcher is in place */
+  watching: Promise<void>
+  /** resolves after `n` more rescans (each followed by a read round) have started */
+  afterScans(n: number): Promise<void>
   /** aborts and waits for run() to resolve */
   stop(): Promise<void>
   done: Promise<void>
@@ -73,7 +78,15 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
     : undefined
   const logs: string[] = []
   const controller = new AbortController()
-  const source = createLogsSource({ config, db, now: opts.now, log: (msg) => logs.push(msg) })
+  const watching = Promise.withResolvers<void>()
+  let scans = 0
+  const source = createLogsSource({
+    config,
+    db,
+    now: opts.now,
+    log: (msg) => logs.push(msg),
+    observe: { watching: () => watching.resolve(), scan: () => void scans++ },
+  })
   const ackAll = () => {
     while (acked < chunks.length) chunks[acked++]?.ack()
   }
@@ -104,6 +117,11 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
       },
     },
     logs,
+    watching: watching.promise,
+    afterScans(n) {
+      const target = scans + n
+      return waitFor(`${n} more rescans`, () => scans >= target)
+    },
     async stop() {
       controller.abort()
       await done
