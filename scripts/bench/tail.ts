@@ -10,39 +10,25 @@
  *   bun run bench:tail [--files 10] [--mib 100] [--runs ab] [--timeout-s 600] [--max-runtime-s 1800] [--keep]
  *   (each flag also as BENCH_<NAME>, e.g. BENCH_FILES=2 BENCH_MIB=20)
  */
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from "node:fs"
 import { join } from "node:path"
+import { writeDataset } from "./access-log-dataset.ts"
 import {
   benchDir,
-  collectorMetrics,
-  ensureStream,
   fmtInt,
   fmtMiB,
   fmtSec,
   MiB,
-  makeKeys,
   Options,
-  type ProcFigures,
-  ProcMonitor,
   printBlock,
   printLogFindings,
   procJson,
   procRows,
-  querySql,
   type Row,
   round,
   runBench,
-  StatePositions,
-  spawnAgent,
-  spawnCollector,
-  sqlNumber,
-  startNats,
-  stopGracefully,
-  streamFigures,
   targetNote,
-  writeAgentConfig,
-  writeCollectorConfig,
 } from "./lib.ts"
+import { runA, runB } from "./tail-runs.ts"
 
 const opts = new Options(`bench:tail — agent -> JetStream and end-to-end throughput on files already on disk
 
@@ -64,264 +50,14 @@ const KEEP = opts.flag("keep")
 const TARGET_AGENT_MIBS = 100
 const TARGET_E2E_LPS = 300_000
 
-/** About 1 MiB of varied ~120-byte access-log lines (whole lines only), different for each seed. */
-function makeBlock(seed: number): { block: Buffer; lines: number } {
-  let s = (seed * 2654435761 + 12345) >>> 0
-  const rnd = (n: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0
-    return (s >>> 8) % n
-  }
-  const methods = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
-  const paths = [
-    "/",
-    "/index.html",
-    "/api/v1/items",
-    "/ads/serve",
-    "/ads/click",
-    "/products/",
-    "/cart",
-    "/login",
-  ]
-  const statuses = [200, 200, 200, 200, 301, 304, 404, 500]
-  const agents = [
-    "Mozilla/5.0 (X11; Linux x86_64)",
-    "curl/8.5.0",
-    "Mozilla/5.0 (iPhone)",
-    "Go-http-client/1.1",
-  ]
-  const lines: string[] = []
-  let bytes = 0
-  for (;;) {
-    const p = paths[rnd(paths.length)] as string
-    const line = `10.${rnd(256)}.${rnd(256)}.${rnd(256)} - - [25/Nov/2025:${String(rnd(24)).padStart(2, "0")}:${String(rnd(60)).padStart(2, "0")}:${String(rnd(60)).padStart(2, "0")} +0000] "${methods[rnd(methods.length)]} ${p}${p.endsWith("/") ? rnd(100000) : `?id=${rnd(1000000)}`} HTTP/1.1" ${statuses[rnd(statuses.length)]} ${rnd(90000)} "-" "${agents[rnd(agents.length)]}"\n`
-    if (bytes + line.length > MiB) break
-    lines.push(line)
-    bytes += line.length
-  }
-  return { block: Buffer.from(lines.join("")), lines: lines.length }
-}
-
-type Dataset = { paths: string[]; sizes: Map<string, number>; bytes: number; lines: number; seconds: number }
-
-function writeDataset(logsDir: string): Dataset {
-  const started = performance.now()
-  mkdirSync(logsDir, { recursive: true })
-  const paths: string[] = []
-  const sizes = new Map<string, number>()
-  let bytes = 0
-  let lines = 0
-  for (let i = 0; i < FILES; i++) {
-    const { block, lines: perBlock } = makeBlock(i + 1)
-    const path = join(logsDir, `access-${String(i).padStart(2, "0")}.log`)
-    const fd = openSync(path, "w")
-    const blocks = Math.max(1, Math.round(FILE_MIB))
-    try {
-      for (let b = 0; b < blocks; b++) writeSync(fd, block)
-    } finally {
-      closeSync(fd)
-    }
-    paths.push(path)
-    sizes.set(path, statSync(path).size)
-    bytes += statSync(path).size
-    lines += blocks * perBlock
-  }
-  return { paths, sizes, bytes, lines, seconds: (performance.now() - started) / 1000 }
-}
-
-const logsSource = (logsDir: string) => ({
-  name: "bench",
-  paths: [join(logsDir, "*.log")],
-  mode: "all",
-  start_at: "beginning",
-})
-
-type RunA = {
-  complete: boolean
-  seconds: number
-  startupSeconds: number | null
-  committedBytes: number
-  agent: ProcFigures
-  nats: ProcFigures | undefined
-  stream: { bytes: number; messages: number; maxPayload: number } | undefined
-  exit: { code: number | null; seconds: number }
-}
-
-async function runA(dir: string, data: Dataset, logsDir: string): Promise<RunA> {
-  console.log(`\n-- run A: agent alone -> JetStream (timeout ${RUN_TIMEOUT_S} s)`)
-  const nats = await startNats(join(dir, "nats-a"))
-  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
-  await ensureStream(nats.url)
-  const keys = makeKeys(dir, "bench-a")
-  const stateDir = join(dir, "agent-state-a")
-  const config = writeAgentConfig(join(dir, "agent-a.json"), {
-    agentId: "bench-a",
-    stateDir,
-    keys,
-    natsUrl: nats.url,
-    logs: [logsSource(logsDir)],
-  })
-  const positions = new StatePositions(stateDir)
-  const agent = spawnAgent(config, join(dir, "agent-a.log"))
-  const t0 = agent.startedAt
-  let runningAt: number | null = null
-  let committed = 0
-  let complete = false
-  let lastReport = t0
-  while (performance.now() - t0 < RUN_TIMEOUT_S * 1000) {
-    if (agent.proc.exitCode !== null)
-      throw new Error(`agent exited ${agent.proc.exitCode}; see ${agent.logPath}`)
-    if (
-      runningAt === null &&
-      existsSync(agent.logPath) &&
-      (await Bun.file(agent.logPath).text()).includes("running:")
-    )
-      runningAt = performance.now()
-    const pos = positions.read()
-    committed = 0
-    for (const [path, size] of data.sizes) committed += Math.min(pos.get(path) ?? 0, size)
-    if (committed >= data.bytes) {
-      complete = true
-      break
-    }
-    if (performance.now() - lastReport >= 10_000) {
-      lastReport = performance.now()
-      console.log(
-        `   ${((lastReport - t0) / 1000).toFixed(0)} s: committed ${fmtMiB(committed)} of ${fmtMiB(data.bytes)}`,
-      )
-    }
-    await Bun.sleep(POLL_MS)
-  }
-  const seconds = (performance.now() - t0) / 1000
-  agent.monitor.sample()
-  natsMon?.sample()
-  const agentFigures = agent.monitor.figures()
-  const natsFigures = natsMon?.figures()
-  positions.close()
-  const stream = await streamFigures(nats.url).catch(() => undefined)
-  const exit = await stopGracefully(agent)
-  natsMon?.stop()
-  await nats.stop()
-  return {
-    complete,
-    seconds,
-    startupSeconds: runningAt === null ? null : (runningAt - t0) / 1000,
-    committedBytes: committed,
-    agent: agentFigures,
-    nats: natsFigures,
-    stream,
-    exit,
-  }
-}
-
-type RunB = {
-  complete: boolean
-  seconds: number
-  lines: number
-  collectorReadySeconds: number | null
-  firstRowsSeconds: number | null
-  agent: ProcFigures
-  collector: ProcFigures
-  nats: ProcFigures | undefined
-  flushes: number
-  flushSeconds: number
-  rejected: unknown
-  agentExit: { code: number | null; seconds: number }
-  collectorExit: { code: number | null; seconds: number }
-}
-
-async function runB(dir: string, data: Dataset, logsDir: string): Promise<RunB> {
-  console.log(`\n-- run B: agent + collector together, end to end (timeout ${RUN_TIMEOUT_S} s)`)
-  const nats = await startNats(join(dir, "nats-b"))
-  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
-  const keys = makeKeys(dir, "bench-b")
-  const collectorConfig = await writeCollectorConfig(join(dir, "collector-b.json"), {
-    dataDir: join(dir, "collector-b"),
-    keys,
-    natsUrl: nats.url,
-  })
-  const agentConfig = writeAgentConfig(join(dir, "agent-b.json"), {
-    agentId: "bench-b",
-    stateDir: join(dir, "agent-state-b"),
-    keys,
-    natsUrl: nats.url,
-    logs: [logsSource(logsDir)],
-  })
-  const collector = spawnCollector(collectorConfig.path, join(dir, "collector-b.log"))
-  const agent = spawnAgent(agentConfig, join(dir, "agent-b.log"))
-  const t0 = collector.startedAt
-  const http = collectorConfig.httpUrl
-  let lines = 0
-  let complete = false
-  let readyAt: number | null = null
-  let firstRowsAt: number | null = null
-  let lastReport = t0
-  while (performance.now() - t0 < RUN_TIMEOUT_S * 1000) {
-    if (agent.proc.exitCode !== null)
-      throw new Error(`agent exited ${agent.proc.exitCode}; see ${agent.logPath}`)
-    if (collector.proc.exitCode !== null)
-      throw new Error(`collector exited ${collector.proc.exitCode}; see ${collector.logPath}`)
-    const n = await sqlNumber(http, "SELECT count(*) AS n FROM log_lines")
-    if (n !== null) {
-      readyAt ??= performance.now()
-      lines = n
-      if (n > 0) firstRowsAt ??= performance.now()
-      if (n >= data.lines) {
-        complete = true
-        break
-      }
-    }
-    if (performance.now() - lastReport >= 10_000) {
-      lastReport = performance.now()
-      console.log(
-        `   ${((lastReport - t0) / 1000).toFixed(0)} s: ${fmtInt(lines)} of ${fmtInt(data.lines)} lines`,
-      )
-    }
-    await Bun.sleep(n === null ? 50 : 200)
-  }
-  const seconds = (performance.now() - t0) / 1000
-  agent.monitor.sample()
-  collector.monitor.sample()
-  natsMon?.sample()
-  const agentFigures = agent.monitor.figures()
-  const collectorFigures = collector.monitor.figures()
-  const natsFigures = natsMon?.figures()
-  const metrics = await collectorMetrics(http)
-  const rejected = await querySql(
-    http,
-    "SELECT reason, count(*) AS n FROM processing_errors GROUP BY 1",
-  ).catch((e: Error) => e.message)
-  if (complete) {
-    // the count can only overshoot through duplicates; make sure it settled
-    await Bun.sleep(1000)
-    lines = (await sqlNumber(http, "SELECT count(*) AS n FROM log_lines")) ?? lines
-  }
-  const agentExit = await stopGracefully(agent)
-  const collectorExit = await stopGracefully(collector, 60_000)
-  natsMon?.stop()
-  await nats.stop()
-  return {
-    complete,
-    seconds,
-    lines,
-    collectorReadySeconds: readyAt === null ? null : (readyAt - t0) / 1000,
-    firstRowsSeconds: firstRowsAt === null ? null : (firstRowsAt - t0) / 1000,
-    agent: agentFigures,
-    collector: collectorFigures,
-    nats: natsFigures,
-    flushes: metrics.get("outpost_collector_flushes_total") ?? 0,
-    flushSeconds: metrics.get("outpost_collector_flush_seconds_total") ?? 0,
-    rejected,
-    agentExit,
-    collectorExit,
-  }
-}
+const settings = { timeoutS: RUN_TIMEOUT_S, pollMs: POLL_MS }
 
 await runBench("bench:tail", MAX_RUNTIME_S, async () => {
   const benchStarted = performance.now()
   const dir = benchDir("outpost-bench-tail-", KEEP)
   const logsDir = join(dir, "logs")
   console.log(`bench:tail in ${dir}: ${FILES} files x ${FILE_MIB} MiB, runs '${RUNS}'`)
-  const data = writeDataset(logsDir)
+  const data = writeDataset(logsDir, FILES, FILE_MIB)
   console.log(
     `wrote ${FILES} files, ${fmtMiB(data.bytes)}, ${fmtInt(data.lines)} lines (avg ${(data.bytes / data.lines).toFixed(1)} B/line) in ${fmtSec(data.seconds)}`,
   )
@@ -335,7 +71,7 @@ await runBench("bench:tail", MAX_RUNTIME_S, async () => {
   let ok = true
 
   if (RUNS.includes("a")) {
-    const a = await runA(dir, data, logsDir)
+    const a = await runA(dir, data, logsDir, settings)
     const mibs = a.committedBytes / MiB / a.seconds
     const mibsWarm =
       a.startupSeconds === null ? null : a.committedBytes / MiB / (a.seconds - a.startupSeconds)
@@ -383,7 +119,7 @@ await runBench("bench:tail", MAX_RUNTIME_S, async () => {
   }
 
   if (RUNS.includes("b")) {
-    const b = await runB(dir, data, logsDir)
+    const b = await runB(dir, data, logsDir, settings)
     const lps = Math.min(b.lines, data.lines) / b.seconds
     const mibs = ((Math.min(b.lines, data.lines) / data.lines) * data.bytes) / MiB / b.seconds
     const rows: Row[] = [
