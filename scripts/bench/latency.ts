@@ -19,9 +19,8 @@ import {
   collectorMetrics,
   fmtInt,
   fmtSec,
-  makeKeys,
   Options,
-  ProcMonitor,
+  prepareStack,
   printBlock,
   printLogFindings,
   procJson,
@@ -34,13 +33,10 @@ import {
   spawnAgent,
   spawnCollector,
   sqlNumber,
-  startNats,
   stopGracefully,
   targetNote,
   waitForHealth,
   waitForLog,
-  writeAgentConfig,
-  writeCollectorConfig,
 } from "./lib.ts"
 import { LATENCY_SQL, type SqlLatency, writeSteadily } from "./steady-writer.ts"
 
@@ -74,19 +70,9 @@ await runBench("bench:latency", MAX_RUNTIME_S, async () => {
     `bench:latency in ${dir}: ${fmtInt(RATE)} lines/s for ${SECONDS} s, appends every ${APPEND_MS} ms`,
   )
 
-  const nats = await startNats(join(dir, "nats"))
-  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
-  const keys = makeKeys(dir, "bench-lat")
-  const collectorConfig = await writeCollectorConfig(join(dir, "collector.json"), {
-    dataDir: join(dir, "collector"),
-    keys,
-    natsUrl: nats.url,
-  })
-  const agentConfig = writeAgentConfig(join(dir, "agent.json"), {
+  const { natsMon, collectorConfig, agentConfig } = await prepareStack(dir, {
     agentId: "bench-lat",
-    stateDir: join(dir, "agent-state"),
-    keys,
-    natsUrl: nats.url,
+    suffix: "",
     logs: [{ name: "latency", paths: [logPath], start_at: "beginning" }],
   })
   const http = collectorConfig.httpUrl

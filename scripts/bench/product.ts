@@ -97,6 +97,29 @@ export async function writeCollectorConfig(
   return { path, httpUrl: `http://127.0.0.1:${port}` }
 }
 
+/** A nats-server with its monitor, an agent key, and collector and agent configs around it (files `<name>` + suffix). */
+export async function prepareStack(
+  dir: string,
+  o: { agentId: string; suffix: string; logs: Record<string, unknown>[] },
+) {
+  const nats = await startNats(join(dir, `nats${o.suffix}`))
+  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
+  const keys = makeKeys(dir, o.agentId)
+  const collectorConfig = await writeCollectorConfig(join(dir, `collector${o.suffix}.json`), {
+    dataDir: join(dir, `collector${o.suffix}`),
+    keys,
+    natsUrl: nats.url,
+  })
+  const agentConfig = writeAgentConfig(join(dir, `agent${o.suffix}.json`), {
+    agentId: o.agentId,
+    stateDir: join(dir, `agent-state${o.suffix}`),
+    keys,
+    natsUrl: nats.url,
+    logs: o.logs,
+  })
+  return { nats, natsMon, keys, collectorConfig, agentConfig }
+}
+
 export type Proc = Child & { name: string; startedAt: number; monitor: ProcMonitor }
 
 /** Spawns a product process with its output in `logPath`, monitored, and killed at cleanup if still running. */

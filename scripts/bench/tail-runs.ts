@@ -10,6 +10,7 @@ import {
   makeKeys,
   type ProcFigures,
   ProcMonitor,
+  prepareStack,
   querySql,
   StatePositions,
   spawnAgent,
@@ -19,7 +20,6 @@ import {
   stopGracefully,
   streamFigures,
   writeAgentConfig,
-  writeCollectorConfig,
 } from "./lib.ts"
 
 /** How long a run may take and how often it looks at its progress. */
@@ -128,19 +128,9 @@ export type RunB = {
 
 export async function runB(dir: string, data: Dataset, logsDir: string, s: RunSettings): Promise<RunB> {
   console.log(`\n-- run B: agent + collector together, end to end (timeout ${s.timeoutS} s)`)
-  const nats = await startNats(join(dir, "nats-b"))
-  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
-  const keys = makeKeys(dir, "bench-b")
-  const collectorConfig = await writeCollectorConfig(join(dir, "collector-b.json"), {
-    dataDir: join(dir, "collector-b"),
-    keys,
-    natsUrl: nats.url,
-  })
-  const agentConfig = writeAgentConfig(join(dir, "agent-b.json"), {
+  const { nats, natsMon, collectorConfig, agentConfig } = await prepareStack(dir, {
     agentId: "bench-b",
-    stateDir: join(dir, "agent-state-b"),
-    keys,
-    natsUrl: nats.url,
+    suffix: "-b",
     logs: [logsSource(logsDir)],
   })
   const collector = spawnCollector(collectorConfig.path, join(dir, "collector-b.log"))

@@ -1,14 +1,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { mkdirSync } from "node:fs"
 import {
-  createPipeline,
   expectExactlyWritten,
-  LogWriter,
-  type NatsServer,
-  type Pipeline,
-  queryNumber,
-  startNatsServer,
-  tempDir,
+  type PipelineFixture,
+  startPipelineFixture,
   waitFor,
 } from "../harness/index.ts"
 
@@ -16,23 +10,12 @@ import {
 setDefaultTimeout(60_000)
 
 describe("NATS outage", () => {
-  const dir = tempDir("outpost-outage-")
-  let nats: NatsServer | undefined
-  let pipeline: Pipeline | undefined
-
-  afterAll(async () => {
-    await pipeline?.stopAll()
-    await nats?.[Symbol.asyncDispose]()
-    if (!process.env.OUTPOST_KEEP_TEST_DIR) await dir[Symbol.asyncDispose]()
-  })
+  let fixture: PipelineFixture | undefined
+  afterAll(() => fixture?.dispose())
 
   test("lines written while nats-server is down arrive once it is back: nothing lost, nothing duplicated", async () => {
-    nats = await startNatsServer()
-    const p = await createPipeline({ dir: dir.path, nats })
-    pipeline = p
-    mkdirSync(p.logsDir, { recursive: true })
-    const logs = new LogWriter(p.logsDir)
-    const count = () => queryNumber(p.httpUrl, "SELECT count(*) AS n FROM logs")
+    fixture = await startPipelineFixture("outpost-outage-")
+    const { nats, pipeline: p, logs, count } = fixture
     await p.startCollector()
     const agent = await p.startAgent()
     logs.append("a", 300)

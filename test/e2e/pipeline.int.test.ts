@@ -1,16 +1,9 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { mkdirSync } from "node:fs"
-import { join } from "node:path"
 import {
-  compileAgent,
-  createPipeline,
   expectExactlyWritten,
-  LogWriter,
-  type NatsServer,
-  type Pipeline,
+  type PipelineFixture,
   queryNumber,
-  startNatsServer,
-  tempDir,
+  startPipelineFixture,
   waitFor,
 } from "../harness/index.ts"
 
@@ -22,24 +15,12 @@ setDefaultTimeout(60_000)
  * copytruncate, a kill -9 of the agent and one of the collector; DuckDB must end with every line exactly once.
  */
 describe("end to end: files -> compiled agent -> JetStream -> collector -> DuckDB", () => {
-  const dir = tempDir("outpost-e2e-")
-  let nats: NatsServer | undefined
-  let pipeline: Pipeline | undefined
-
-  afterAll(async () => {
-    await pipeline?.stopAll()
-    await nats?.[Symbol.asyncDispose]()
-    if (!process.env.OUTPOST_KEEP_TEST_DIR) await dir[Symbol.asyncDispose]()
-  })
+  let fixture: PipelineFixture | undefined
+  afterAll(() => fixture?.dispose())
 
   test("every line lands exactly once, in order, across rotations and crashes", async () => {
-    nats = await startNatsServer()
-    const agentBinary = await compileAgent(join(dir.path, "outpost-agent"))
-    const p = await createPipeline({ dir: dir.path, nats, agentBinary })
-    pipeline = p
-    mkdirSync(p.logsDir, { recursive: true })
-    const logs = new LogWriter(p.logsDir)
-    const count = () => queryNumber(p.httpUrl, "SELECT count(*) AS n FROM logs")
+    fixture = await startPipelineFixture("outpost-e2e-", { compiledAgent: true })
+    const { pipeline: p, logs, count } = fixture
     const landed = (n: number) => waitFor(`${n} rows`, async () => (await count()) >= n, 30_000)
 
     await p.startCollector()
@@ -49,15 +30,8 @@ describe("end to end: files -> compiled agent -> JetStream -> collector -> DuckD
 
     // Rename rotation: the writer still appends to the renamed file before reopening.
     logs.append("b", 100)
-    logs.rotateByRename("b")
-    logs.append("b.log.1-tail", 0)
-    const { appendFileSync } = await import("node:fs")
-    appendFileSync(
-      `${logs.path("b")}.1`,
-      "b 500 written after rename, before reopen\nb 501 still the old file\n",
-    )
-    logs.written.set("b", 502)
-    logs.written.delete("b.log.1-tail")
+    const rotated = logs.rotateByRename("b")
+    logs.appendTo(rotated, "b", 2)
     logs.append("b", 300)
 
     // Crash the agent while lines are still arriving, then restart it.

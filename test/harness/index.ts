@@ -2,6 +2,7 @@ export { LogWriter } from "./log-writer.ts"
 export { type NatsServer, startNatsServer } from "./nats-server.ts"
 export { createPipeline, type Pipeline } from "./pipeline.ts"
 export { expectExactlyWritten } from "./pipeline-checks.ts"
+export { type PipelineFixture, startPipelineFixture } from "./pipeline-fixture.ts"
 export { freePort, waitFor } from "./ports.ts"
 export {
   agentCommand,

@@ -10,14 +10,19 @@ export class LogWriter {
     return join(this.dir, `${name}.log`)
   }
 
-  /** Appends `count` lines `<name> <i> <padding>` (about 120 bytes each). */
+  /** Appends `count` lines `<name> <i> <padding>` (about 120 bytes each) to `<name>.log`. */
   append(name: string, count: number): void {
+    this.appendTo(this.path(name), name, count)
+  }
+
+  /** Appends the next `count` lines of logical file `name` to `path` (e.g. its rotated file). */
+  appendTo(path: string, name: string, count: number): void {
     let next = this.written.get(name) ?? 0
     let text = ""
     for (let k = 0; k < count; k++, next++) {
       text += `${name} ${next} GET /index.html?page=${next % 97} HTTP/1.1 200 5120 "-" "Mozilla/5.0 (X11; Linux x86_64)"\n`
     }
-    appendFileSync(this.path(name), text)
+    appendFileSync(path, text)
     this.written.set(name, next)
   }
 
