@@ -54,6 +54,16 @@ describe("outpost-agent command line", () => {
       "logs.0.paths:",
     ],
     [
+      "a line cap that cannot fit batch.max_bytes",
+      {
+        agent_id: "a",
+        state_dir: "/s",
+        private_key_file: "/k",
+        logs: [{ name: "app", paths: ["/x"], max_line_bytes: 4 * 1024 * 1024 }],
+      },
+      "logs[app].max_line_bytes: 4194304 is larger than batch.max_bytes 921600",
+    ],
+    [
       "nats url scheme",
       { agent_id: "a", state_dir: "/s", private_key_file: "/k", nats: { servers: ["http://x"] } },
       "nats.servers.0:",

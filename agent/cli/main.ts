@@ -2,6 +2,7 @@
 import { configForCommand, parseArgs, runCli } from "../../shared/cli.ts"
 import { ConfigError } from "../../shared/errors.ts"
 import { VERSION } from "../../shared/version.ts"
+import { checkAgentConfig } from "../config/checks.ts"
 import { AgentConfigSchema } from "../config/schema.ts"
 import { startAgent } from "../service.ts"
 import { keygen } from "./keygen.ts"
@@ -37,8 +38,14 @@ await runCli(async () => {
     )
     return 0
   }
-  const config = configForCommand(command, args, AgentConfigSchema, HELP)
+  if (command !== "run" && command !== "check-config") {
+    throw new ConfigError("cli", `unknown command '${command}'\n\n${HELP}`)
+  }
+  // loaded as for "run" so that the cross-field checks below run for both commands before "ok" is printed
+  const config = configForCommand("run", args, AgentConfigSchema, HELP)
   if (!config) return 0
+  checkAgentConfig(config, args.flags.get("config"))
+  if (command === "check-config") return void console.log(`${args.flags.get("config")}: ok`)
   const agent = await startAgent(config, log)
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve)

@@ -1,4 +1,5 @@
 import { type Static, Type as T } from "@sinclair/typebox"
+import { AgentNatsAuthSchema, NatsTlsSchema } from "../../shared/config/nats-schema.ts"
 
 const Rule = T.Object(
   {
@@ -48,6 +49,8 @@ export const AgentConfigSchema = T.Object(
           default: ["nats://127.0.0.1:4222"],
         }),
         publish_timeout_ms: T.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
+        auth: AgentNatsAuthSchema,
+        tls: T.Optional(NatsTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),

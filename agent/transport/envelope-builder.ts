@@ -33,9 +33,15 @@ export function buildLogsBody(chunks: LogChunk[]): { body: Uint8Array; lines: nu
   return { body: encodeLogsBody(files, spans, parts, payload), lines }
 }
 
-/** Payload bytes a chunk adds to an envelope. */
+/** A generous estimate of the manifest JSON one part adds (`{"f":0,"o":…,"n":…,"r":"…","at":…}`). */
+export const PART_MANIFEST_BYTES = 96
+
+/** Most parts in one envelope: well under the collector's bound (MAX_LOGS_PARTS), whatever max_records says. */
+export const MAX_PARTS_PER_ENVELOPE = 50_000
+
+/** Bytes a chunk adds to an envelope: its payload and an estimate of its manifest entries. */
 export function chunkBytes(chunk: LogChunk): number {
   let n = 0
-  for (const p of chunk.parts) n += p.bytes.length
+  for (const p of chunk.parts) n += p.bytes.length + PART_MANIFEST_BYTES
   return n
 }

@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto"
 import type { JetStreamClient } from "@nats-io/jetstream"
 import { signEnvelope } from "../../shared/protocol/envelope.ts"
 import type { LogChunk } from "../sources/source.ts"
-import { buildLogsBody, chunkBytes } from "./envelope-builder.ts"
+import { buildLogsBody, chunkBytes, MAX_PARTS_PER_ENVELOPE } from "./envelope-builder.ts"
 import { publishWithRetry } from "./publisher.ts"
 import type { SequenceAllocator } from "./sequence.ts"
 
@@ -32,6 +32,8 @@ export type TransportStats = {
   lines: number
   bytes: number
   retries: number
+  /** envelopes JetStream already had before their first publish: someone else published their id */
+  duplicateFirstPublish: number
   pendingBytes: number
   inFlight: number
 }
@@ -49,6 +51,7 @@ export class LogsTransport {
     lines: 0,
     bytes: 0,
     retries: 0,
+    duplicateFirstPublish: 0,
     pendingBytes: 0,
     inFlight: 0,
   }
@@ -121,14 +124,20 @@ export class LogsTransport {
     const batch: LogChunk[] = []
     let records = 0
     let bytes = 0
+    let parts = 0
     while (this.pending.length > 0) {
       const next = this.pending[0] as LogChunk
       const size = chunkBytes(next)
-      if (batch.length > 0 && (records + next.lines > maxRecords || bytes + size > maxBytes)) break
+      const full =
+        records + next.lines > maxRecords ||
+        bytes + size > maxBytes ||
+        parts + next.parts.length > MAX_PARTS_PER_ENVELOPE
+      if (batch.length > 0 && full) break
       batch.push(next)
       this.pending.shift()
       records += next.lines
       bytes += size
+      parts += next.parts.length
     }
     this.pendingRecords -= records
     this.stats.pendingBytes -= bytes
@@ -165,6 +174,8 @@ export class LogsTransport {
       js: o.js,
       timeoutMs: o.publishTimeoutMs,
       signal: this.retryAbort.signal,
+      log: o.log,
+      stats: this.stats,
       onRetry: (error, attempt) => {
         this.stats.retries++
         if (attempt === 1 || attempt % 20 === 0) {

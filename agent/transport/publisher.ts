@@ -8,11 +8,18 @@ export type PublishRetryOptions = {
   /** stops retrying when aborted; the publish then rejects */
   signal: AbortSignal
   onRetry?: (error: unknown, attempt: number) => void
+  /** where the duplicate-on-first-publish alarm goes */
+  log?: (message: string) => void
+  /** counts envelopes JetStream already had before their first publish */
+  stats?: { duplicateFirstPublish: number }
 }
 
 /**
  * Publishes one envelope and resolves once JetStream acknowledged it (or reported it a duplicate).
  * Failures are retried with the same bytes and msg id, with capped exponential backoff, until `signal` aborts.
+ * A duplicate on a retry is the normal sign that an earlier attempt got through. A duplicate on the first
+ * attempt means another client published this id first: an alarm (logged, counted), though still success, as
+ * the id carries the body's hash, so the stream holds these very bytes.
  */
 export async function publishWithRetry(
   envelope: SignedEnvelope,
@@ -23,11 +30,17 @@ export async function publishWithRetry(
   let attempt = 0
   for (;;) {
     try {
-      await options.js.publish(envelope.subject, envelope.body, {
+      const ack = await options.js.publish(envelope.subject, envelope.body, {
         msgID: envelope.id,
         headers: hdrs,
         timeout: options.timeoutMs,
       })
+      if (ack.duplicate && attempt === 0) {
+        if (options.stats) options.stats.duplicateFirstPublish++
+        options.log?.(
+          `JetStream already had envelope ${envelope.id} before its first publish: another client published this id; check NATS permissions`,
+        )
+      }
       return
     } catch (error) {
       attempt++

@@ -1,4 +1,10 @@
 import { type Static, Type as T } from "@sinclair/typebox"
+import {
+  CollectorNatsAuthSchema,
+  LocalNatsTlsSchema,
+  NatsTlsSchema,
+} from "../../shared/config/nats-schema.ts"
+import { HttpConfigSchema, SqlConfigSchema } from "./http-schema.ts"
 
 export const CollectorConfigSchema = T.Object(
   {
@@ -23,6 +29,9 @@ export const CollectorConfigSchema = T.Object(
           maximum: 64 * 1024 * 1024,
           default: 8 * 1024 * 1024,
         }),
+        auth: CollectorNatsAuthSchema,
+        tls: T.Optional(NatsTlsSchema),
+        local_tls: T.Optional(LocalNatsTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -38,25 +47,30 @@ export const CollectorConfigSchema = T.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    quarantine: T.Object(
+      {
+        stream: T.String({ pattern: "^[A-Za-z0-9_-]+$", default: "OUTPOST_QUARANTINE" }),
+        subject_root: T.String({ pattern: "^[A-Za-z0-9_-]+$", default: "outpost-quarantine" }),
+        max_bytes: T.Integer({ minimum: 1024 * 1024, default: 1024 ** 3 }),
+        max_age_s: T.Integer({ minimum: 0, default: 30 * 86400 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     consumer: T.Object(
       {
         durable_name: T.String({ pattern: "^[A-Za-z0-9_-]+$", default: "collector" }),
         filter_subject: T.String({ minLength: 1, default: "outpost.>" }),
         max_ack_pending: T.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
-        ack_wait_s: T.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+        // Short, because held messages are kept alive with working(): after a crash they come back this soon.
+        ack_wait_s: T.Integer({ minimum: 1, maximum: 3600, default: 5 }),
         batch_max_messages: T.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
         batch_max_wait_ms: T.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
         pull_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
       },
       { additionalProperties: false, default: {} },
     ),
-    http: T.Object(
-      {
-        host: T.String({ default: "127.0.0.1" }),
-        port: T.Integer({ minimum: 0, maximum: 65535, default: 4480 }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    http: HttpConfigSchema,
+    sql: SqlConfigSchema,
   },
   { additionalProperties: false },
 )

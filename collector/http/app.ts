@@ -1,10 +1,15 @@
-import { Elysia, t } from "elysia"
+import { Elysia } from "elysia"
 import type { CollectorMetrics } from "../metrics/collector-metrics.ts"
-import type { DuckDbWriter } from "../sinks/duckdb/writer.ts"
-import { isReadOnlyQuery } from "./read-only-sql.ts"
+import type { QueryPool } from "../sinks/duckdb/query-pool.ts"
+import { QueryError } from "../sinks/duckdb/query-pool-error.ts"
+import { checkAccess, type HttpAccess } from "./access.ts"
+import { createSqlRoute, queryErrorResponse } from "./sql-route.ts"
 
 export type HttpDeps = {
-  writer: DuckDbWriter
+  /** runs /sql and the /status queries, apart from the writer */
+  queries: QueryPool
+  /** token, Host and Origin rules (see resolveHttpAccess) */
+  access: HttpAccess
   metrics: CollectorMetrics
   /** NATS connected and the ingest loop running */
   healthy(): boolean
@@ -13,10 +18,15 @@ export type HttpDeps = {
   startedAt: number
 }
 
-/** HTTP surface: /health, /status, /metrics and read-only /sql. Errors are JSON with a message. */
+/**
+ * HTTP surface: /health (open), and /status, /metrics and read-only /sql behind the Host, Origin and token
+ * checks. Errors are JSON with a message.
+ */
 export function createHttpApp(deps: HttpDeps) {
   return new Elysia()
+    .onRequest(({ request }) => checkAccess(deps.access, request) ?? undefined)
     .onError(({ code, error, set }) => {
+      if (error instanceof QueryError) return queryErrorResponse(error)
       if (code === "VALIDATION") {
         set.status = 400
         return { error: "invalid request", detail: error.message }
@@ -34,7 +44,7 @@ export function createHttpApp(deps: HttpDeps) {
       return { status: ok ? "ok" : "degraded" }
     })
     .get("/status", async () => {
-      const agents = await deps.writer.query(`
+      const agents = await deps.queries.rows(`
         SELECT agent, any_value(host) AS host, max(received_at)::VARCHAR AS last_envelope_at,
                count(*) AS envelopes, sum(entries) AS records
         FROM envelopes GROUP BY agent ORDER BY agent`)
@@ -43,7 +53,7 @@ export function createHttpApp(deps: HttpDeps) {
         uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
         agents,
         consumer: lag,
-        rejected: await deps.writer.query(
+        rejected: await deps.queries.rows(
           "SELECT reason, count(*) AS count FROM processing_errors GROUP BY reason ORDER BY reason",
         ),
       }
@@ -57,26 +67,5 @@ export function createHttpApp(deps: HttpDeps) {
       set.headers["content-type"] = "text/plain; version=0.0.4"
       return deps.metrics.registry.render()
     })
-    .get(
-      "/sql",
-      async ({ query, set }) => {
-        if (!isReadOnlyQuery(query.q)) {
-          set.status = 400
-          return { error: "only one read-only query (SELECT, WITH, FROM or VALUES) is allowed" }
-        }
-        try {
-          const rows = await deps.writer.query(`SELECT * FROM (${query.q}) LIMIT ${query.limit}`)
-          return { rows }
-        } catch (error) {
-          set.status = 400
-          return { error: (error as Error).message }
-        }
-      },
-      {
-        query: t.Object({
-          q: t.String({ minLength: 1 }),
-          limit: t.Numeric({ minimum: 1, maximum: 100_000, default: 1000 }),
-        }),
-      },
-    )
+    .use(createSqlRoute(deps.queries))
 }

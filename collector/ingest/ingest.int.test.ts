@@ -15,6 +15,7 @@ import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
 import { type NatsServer, startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { type RunningCollector, startCollector } from "../service.ts"
+import { QUARANTINE_REASONS } from "./quarantine.ts"
 
 // Starts real nats-server, DuckDB and processes: give a busy 2-core machine room.
 setDefaultTimeout(60_000)
@@ -174,7 +175,7 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       }),
       "malformed",
     ],
-  ] as const)("%s is rejected, counted and recorded", async (_name, make, reason) => {
+  ] as const)("%s is refused, counted and recorded", async (_name, make, reason) => {
     const { env, mutate } = make()
     await publish(env, mutate)
     await waitFor(
@@ -183,7 +184,11 @@ describe("collector ingest against real nats-server and DuckDB", () => {
         (await count(`SELECT count(*) AS n FROM processing_errors WHERE reason = '${reason}'`)) === 1,
     )
     const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text()
-    expect(metrics).toContain(`outpost_collector_envelopes_rejected_total{reason="${reason}"} 1`)
+    // What an operator can fix (enroll the key, raise the limit) is held in the quarantine, not terminated.
+    const counted = QUARANTINE_REASONS.has(reason)
+      ? "outpost_collector_envelopes_quarantined_total"
+      : "outpost_collector_envelopes_rejected_total"
+    expect(metrics).toContain(`${counted}{reason="${reason}"} 1`)
     const row = (
       await sql(`SELECT subject, size, headers FROM processing_errors WHERE reason = '${reason}'`)
     )[0]

@@ -48,27 +48,39 @@ export function judgeMessage(msg: IncomingMessage, ctx: VerifyContext): Verdict 
   })
   try {
     const meta = parseEnvelopeHeaders((name) => msg.headers[name], msg.subject)
-    if (msg.data.length > ctx.maxEnvelopeBytes) {
-      return reject(
-        "oversized",
-        `envelope ${meta.id} has ${msg.data.length} bytes, more than ${ctx.maxEnvelopeBytes}`,
-      )
-    }
     const keys = ctx.enrollment.get(meta.agent)
     if (!keys) return reject("unknown_agent", `agent '${meta.agent}' is not enrolled (envelope ${meta.id})`)
     const key = keys.get(meta.keyId)
     if (!key) return reject("unknown_key", `key ${meta.keyId} is not enrolled for agent '${meta.agent}'`)
     verifyEnvelope(meta, msg.data, key)
+    // After the signature: only a genuine envelope is held in the quarantine for a raised limit.
+    if (msg.data.length > ctx.maxEnvelopeBytes) {
+      return reject(
+        "oversized",
+        `envelope ${meta.id} has ${msg.data.length} bytes, more than max_envelope_bytes ${ctx.maxEnvelopeBytes}`,
+      )
+    }
+    const batchKey = `${meta.agent}.${meta.seq}`
     const committedAt = ctx.committedStreamSeq(meta.agent, meta.seq)
-    if (committedAt !== undefined || ctx.batchIds.has(meta.id)) {
+    if (committedAt !== undefined || ctx.batchIds.has(batchKey)) {
       // The same stream message again (redelivery, even if its delivery count was lost) is a harmless duplicate.
       if (msg.redelivered || committedAt === msg.streamSeq)
         return { type: "duplicate", agent: meta.agent, seq: meta.seq }
       return reject("replayed", `envelope ${meta.id} from agent '${meta.agent}' was already received`)
     }
     const envelope: AcceptedEnvelope = { meta, streamSeq: msg.streamSeq, bytes: msg.data.length }
-    if (meta.kind === "logs") envelope.logs = decodeLogsBody(msg.data)
-    ctx.batchIds.add(meta.id)
+    if (meta.kind !== "logs") {
+      // Accepting a body nobody can read would ack data into the void and count records that do not exist.
+      return reject("bad_body", `no body format is defined for kind '${meta.kind}' in this collector`)
+    }
+    envelope.logs = decodeLogsBody(msg.data)
+    if (envelope.logs.lines !== meta.count) {
+      return reject(
+        "bad_body",
+        `envelope ${meta.id} from agent '${meta.agent}' says ${HEADER.count} ${meta.count} but its body holds ${envelope.logs.lines} lines`,
+      )
+    }
+    ctx.batchIds.add(batchKey)
     return { type: "accept", envelope }
   } catch (error) {
     if (error instanceof EnvelopeError) return reject(error.code as RejectReason, error.message)

@@ -130,6 +130,22 @@ describe("envelope signing", () => {
       (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.msgId]: "edge-1.1" } }),
       "malformed",
     ],
+    [
+      "msg id without the body hash (the pre-hash form a squatter could guess)",
+      (e: SignedEnvelope) => ({
+        ...e,
+        headers: { ...e.headers, [HEADER.msgId]: `edge-1.${e.headers[HEADER.seq]}` },
+      }),
+      "malformed",
+    ],
+    [
+      "msg id with another body's hash",
+      (e: SignedEnvelope) => ({
+        ...e,
+        headers: { ...e.headers, [HEADER.msgId]: `edge-1.${e.headers[HEADER.seq]}.0123456789abcdef` },
+      }),
+      "malformed",
+    ],
   ])("%s is rejected", (_name, mutate, reason) => {
     const env = mutate(make())
     expect(reasonOf(() => verifyEnvelope(receive(env), env.body, publicKeyFromRaw(publicKeyRaw)))).toBe(

@@ -56,9 +56,16 @@ export type SignedEnvelope = {
   body: Uint8Array
 }
 
-/** `Nats-Msg-Id` of an envelope: unique per agent because `seq` never repeats. */
-export function envelopeId(agent: string, seq: number): string {
-  return `${agent}.${seq}`
+/** Hex digits of the body's SHA-256 that end the envelope id. */
+export const ID_HASH_DIGITS = 16
+
+/**
+ * `Nats-Msg-Id` of an envelope: `<agent>.<seq>.<first 16 hex of the body's SHA-256>`. Unique per agent because
+ * `seq` never repeats; the hash part means a retry of the same bytes keeps its id while a client that has not seen
+ * the body cannot squat the id in JetStream's duplicate window and get the real envelope dropped.
+ */
+export function envelopeId(agent: string, seq: number, bodySha256: string): string {
+  return `${agent}.${seq}.${bodySha256.slice(0, ID_HASH_DIGITS)}`
 }
 
 /** The exact string that is signed: one field per line, the body represented by its SHA-256. */
@@ -96,7 +103,7 @@ export function signEnvelope(options: SignOptions): SignedEnvelope {
     bodySha256: sha256Hex(body),
   }
   const signature = sign(null, Buffer.from(canonicalString(meta)), privateKey)
-  const id = envelopeId(meta.agent, meta.seq)
+  const id = envelopeId(meta.agent, meta.seq, meta.bodySha256)
   return {
     id,
     subject: meta.subject,
@@ -158,12 +165,12 @@ export function parseEnvelopeHeaders(
     )
   }
   const seq = uint(HEADER.seq)
-  const id = field(HEADER.msgId)
-  if (id !== envelopeId(agent, seq))
-    throw new EnvelopeError("malformed", `header ${HEADER.msgId} must be ${envelopeId(agent, seq)}`)
   const bodySha256 = field(HEADER.bodySha256)
   if (!/^[0-9a-f]{64}$/.test(bodySha256))
     throw new EnvelopeError("malformed", `header ${HEADER.bodySha256} is not a SHA-256 hex digest`)
+  const id = field(HEADER.msgId)
+  const expectedId = envelopeId(agent, seq, bodySha256)
+  if (id !== expectedId) throw new EnvelopeError("malformed", `header ${HEADER.msgId} must be ${expectedId}`)
   const signature = Buffer.from(field(HEADER.signature), "base64")
   if (signature.length !== 64)
     throw new EnvelopeError("malformed", `header ${HEADER.signature} must be a base64 64-byte signature`)

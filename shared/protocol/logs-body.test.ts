@@ -1,8 +1,38 @@
 import { describe, expect, test } from "bun:test"
 import { EnvelopeError } from "../errors.ts"
-import { decodeLogsBody, encodeLogsBody } from "./logs-body.ts"
+import {
+  decodeLogsBody,
+  encodeLogsBody,
+  type LogFileRef,
+  type LogPart,
+  type LogSpan,
+  MAX_LOGS_FILES,
+  MAX_LOGS_PARTS,
+  MAX_LOGS_SPANS,
+} from "./logs-body.ts"
 
 const te = new TextEncoder()
+const file: LogFileRef = { path: "p", gen: "g" }
+
+/** A body of `n` one-byte line parts ("x"), one per offset. */
+function lineParts(n: number, files: LogFileRef[] = [file], spans: LogSpan[] = []): Uint8Array {
+  const parts: LogPart[] = Array.from({ length: n }, (_, i) => ({ f: 0, o: i, n: 1, at: 1 }))
+  return encodeLogsBody(files, spans, parts, [new Uint8Array(n).fill(0x78)])
+}
+
+const manyFiles = (n: number) => Array.from({ length: n }, (_, i) => ({ path: "p", gen: `g${i}` }))
+const manySpans = (n: number) => Array.from({ length: n }, (_, i) => ({ f: 0, s: i, e: i + 1 }))
+
+/** The EnvelopeError `decode` throws, or undefined when it decodes. */
+function failure(body: Uint8Array): EnvelopeError | undefined {
+  try {
+    decodeLogsBody(body)
+    return undefined
+  } catch (error) {
+    if (error instanceof EnvelopeError) return error
+    throw error
+  }
+}
 
 describe("logs body", () => {
   test("round-trips manifest and payload", () => {
@@ -17,27 +47,70 @@ describe("logs body", () => {
       ],
       [raw, line],
     )
-    const { manifest, payload } = decodeLogsBody(body)
+    const { manifest, payload, lines } = decodeLogsBody(body)
     expect(manifest.files[0]?.path).toBe("/var/log/app.log")
     expect(manifest.parts[1]?.r).toBe("errors")
     expect(new TextDecoder().decode(payload)).toBe("a\nbb\nERROR disk full")
+    expect(lines).toBe(3)
+  })
+
+  test.each([
+    ["no parts", [], 0],
+    ["one raw part of three lines", [["a\nb\nc\n", true]], 3],
+    ["an empty line part", [["", false]], 1],
+    ["a line part holding a newline still counts once", [["a\nb", false]], 1],
+    [
+      "raw, line, raw",
+      [
+        ["a\n", true],
+        ["x", false],
+        ["\n\n", true],
+      ],
+      4,
+    ],
+  ] as Array<[string, Array<[string, boolean]>, number]>)("lines: %s", (_name, parts, expected) => {
+    const chunks = parts.map(([text]) => te.encode(text))
+    const manifest: LogPart[] = parts.map(([, raw], i) => ({
+      f: 0,
+      o: i * 10,
+      n: (chunks[i] as Uint8Array).length,
+      at: 1,
+      ...(raw ? { raw: 1 as const } : {}),
+    }))
+    expect(decodeLogsBody(encodeLogsBody([file], [], manifest, chunks)).lines).toBe(expected)
+  })
+
+  test.each([
+    ["parts", () => lineParts(MAX_LOGS_PARTS)],
+    ["files", () => lineParts(1, manyFiles(MAX_LOGS_FILES))],
+    ["spans", () => lineParts(1, [file], manySpans(MAX_LOGS_SPANS))],
+  ])("exactly the most %s allowed decodes", (_what, make) => {
+    expect(failure(make())).toBeUndefined()
+  })
+
+  test.each([
+    ["parts", () => lineParts(MAX_LOGS_PARTS + 1), `${MAX_LOGS_PARTS + 1} parts, more than the`],
+    ["files", () => lineParts(1, manyFiles(MAX_LOGS_FILES + 1)), `${MAX_LOGS_FILES + 1} files`],
+    ["spans", () => lineParts(1, [file], manySpans(MAX_LOGS_SPANS + 1)), `${MAX_LOGS_SPANS + 1} spans`],
+  ])("one more %s than allowed is bad_body, naming the bound", (_what, make, message) => {
+    const error = failure(make())
+    expect(error?.code).toBe("bad_body")
+    expect(error?.message).toContain(message)
   })
 
   test.each([
     ["empty", new Uint8Array(0)],
     ["length past end", new Uint8Array([255, 0, 0, 0, 1])],
     ["not json", new Uint8Array([1, 0, 0, 0, 123])],
-    [
-      "payload size mismatch",
-      encodeLogsBody([{ path: "p", gen: "g" }], [], [{ f: 0, o: 0, n: 9, at: 1 }], [te.encode("x")]),
-    ],
+    ["payload size mismatch", encodeLogsBody([file], [], [{ f: 0, o: 0, n: 9, at: 1 }], [te.encode("x")])],
     ["span past file list", encodeLogsBody([], [{ f: 0, s: 0, e: 1 }], [], [])],
+    ["empty raw part", encodeLogsBody([file], [], [{ f: 0, o: 0, n: 0, raw: 1, at: 1 }], [])],
     [
-      "empty raw part",
-      encodeLogsBody([{ path: "p", gen: "g" }], [], [{ f: 0, o: 0, n: 0, raw: 1, at: 1 }], []),
+      "raw part without its final newline",
+      encodeLogsBody([file], [], [{ f: 0, o: 0, n: 3, raw: 1, at: 1 }], [te.encode("a\nb")]),
     ],
     ["unknown file", encodeLogsBody([], [], [{ f: 0, o: 0, n: 1, at: 1 }], [te.encode("x")])],
   ])("%s is rejected as bad_body", (_name, body) => {
-    expect(() => decodeLogsBody(body)).toThrow(EnvelopeError)
+    expect(failure(body)?.code).toBe("bad_body")
   })
 })

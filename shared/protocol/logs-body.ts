@@ -10,6 +10,13 @@ import { EnvelopeError } from "../errors.ts"
  */
 export const LOGS_BODY_VERSION = 1
 
+/** Most parts one logs body may carry; more is `bad_body` (staging cost grows with parts, not bytes). */
+export const MAX_LOGS_PARTS = 100_000
+/** Most files one logs body may name; each becomes a `log_files` row and a cached coverage list. */
+export const MAX_LOGS_FILES = 1_000
+/** Most spans one logs body may carry. */
+export const MAX_LOGS_SPANS = 100_000
+
 /** One generation of one log file: `gen` changes when the file is replaced or truncated. */
 export type LogFileRef = { path: string; gen: string }
 
@@ -35,7 +42,12 @@ export type LogSpan = { f: number; s: number; e: number }
 
 export type LogsManifest = { v: number; files: LogFileRef[]; spans: LogSpan[]; parts: LogPart[] }
 
-export type DecodedLogsBody = { manifest: LogsManifest; payload: Uint8Array }
+export type DecodedLogsBody = {
+  manifest: LogsManifest
+  payload: Uint8Array
+  /** lines the body holds: newlines in raw parts plus one per line part; must equal `Outpost-Count` */
+  lines: number
+}
 
 const encoder = new TextEncoder()
 
@@ -62,7 +74,10 @@ export function encodeLogsBody(
   return body
 }
 
-/** Splits a body into manifest and payload, checking that the parts account for every payload byte. */
+/**
+ * Splits a body into manifest and payload, checking the bounds above, that the parts account for every payload
+ * byte and that each raw part ends in a newline; counts the lines on the way.
+ */
 export function decodeLogsBody(body: Uint8Array): DecodedLogsBody {
   if (body.length < 4) throw new EnvelopeError("bad_body", "logs body is shorter than its length prefix")
   const manifestLength = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true)
@@ -84,8 +99,30 @@ export function decodeLogsBody(body: Uint8Array): DecodedLogsBody {
       `logs parts cover ${total} bytes but the payload has ${payload.length}`,
     )
   }
-  return { manifest, payload }
+  return { manifest, payload, lines: countLines(manifest.parts, payload) }
 }
+
+/** Newlines in raw parts plus one per line part; a raw part that does not end in "\n" is `bad_body`. */
+function countLines(parts: readonly LogPart[], payload: Uint8Array): number {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+  let lines = 0
+  let at = 0
+  parts.forEach((part, i) => {
+    const end = at + part.n
+    if (part.raw !== 1) lines++
+    else if (bytes[end - 1] !== NL) {
+      throw new EnvelopeError("bad_body", `logs part ${i} is raw but does not end in a newline`)
+    } else {
+      // The part's last byte is a newline, so no search runs past it.
+      for (let nl = bytes.indexOf(NL, at); nl < end - 1; nl = bytes.indexOf(NL, nl + 1)) lines++
+      lines++
+    }
+    at = end
+  })
+  return lines
+}
+
+const NL = 10
 
 const isUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0
 
@@ -96,6 +133,10 @@ function checkManifest(m: LogsManifest): void {
   if (!Array.isArray(m.files) || !Array.isArray(m.parts) || !Array.isArray(m.spans)) {
     throw bad("files, spans and parts must be arrays")
   }
+  const over = (what: string, n: number, max: number) => bad(`${n} ${what}, more than the ${max} allowed`)
+  if (m.files.length > MAX_LOGS_FILES) throw over("files", m.files.length, MAX_LOGS_FILES)
+  if (m.spans.length > MAX_LOGS_SPANS) throw over("spans", m.spans.length, MAX_LOGS_SPANS)
+  if (m.parts.length > MAX_LOGS_PARTS) throw over("parts", m.parts.length, MAX_LOGS_PARTS)
   for (const file of m.files) {
     if (typeof file?.path !== "string" || typeof file.gen !== "string")
       throw bad("each file needs path and gen strings")

@@ -17,7 +17,9 @@ export type Child = {
 /** Spawns `cmd`, appending stdout and stderr to `logPath`. */
 export function spawnLogged(cmd: string[], logPath: string, env: Record<string, string> = {}): Child {
   const out = createWriteStream(logPath, { flags: "a" })
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env }, cwd: root })
+  // As the systemd unit sets it: room in the runtime's worker pool for /sql beside the DuckDB writer.
+  const base = { UV_THREADPOOL_SIZE: "4", ...process.env }
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...base, ...env }, cwd: root })
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) out.write(chunk)
   }

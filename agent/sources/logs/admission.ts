@@ -1,7 +1,8 @@
 import { dirname } from "node:path"
 import type { Checkpoints } from "./checkpoint.ts"
+import { fileKey, type OpenedFile, sameFile, statFile } from "./files.ts"
 import type { Generation } from "./generation.ts"
-import { checkFingerprint, fileKey, type OpenedFile, sameFile, statFile } from "./rotation.ts"
+import { checkFingerprint } from "./rotation.ts"
 
 /** Decides whether a newly found file gets a generation (a glob may also match rotated names and copies). */
 export type Admission = {

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite"
 import { getMeta, setMeta } from "../../state/meta.ts"
-import type { FileId, Fingerprint } from "./rotation.ts"
+import type { FileId } from "./files.ts"
+import type { Fingerprint } from "./rotation.ts"
 
 export type GenerationStatus = "active" | "draining" | "done"
 

@@ -1,19 +1,36 @@
 import { resolve } from "node:path"
 import { type FSWatcher, watch } from "chokidar"
+import { statFile } from "./files.ts"
 
 /** One configured path: a literal file, or a glob split at its first segment with glob syntax. */
-type Pattern = { path: string; base: string; rest?: Bun.Glob; full: Bun.Glob; depth: number | undefined }
+type Pattern = {
+  configured: string
+  path: string
+  base: string
+  rest?: Bun.Glob
+  full: Bun.Glob
+  depth: number | undefined
+}
 
 const MAGIC = /[*?[\]{}!]/
+
+const isRegular = (path: string) => {
+  try {
+    return statFile(path) !== undefined
+  } catch {
+    return false // e.g. a parent that is not a directory
+  }
+}
 
 function parsePattern(configured: string): Pattern {
   const path = resolve(configured)
   const segments = path.split("/")
   const first = segments.findIndex((s) => MAGIC.test(s))
   const full = new Bun.Glob(path)
-  if (first === -1) return { path, base: segments.slice(0, -1).join("/") || "/", full, depth: 0 }
+  if (first === -1) return { configured, path, base: segments.slice(0, -1).join("/") || "/", full, depth: 0 }
   const rest = segments.slice(first)
   return {
+    configured,
     path,
     base: segments.slice(0, first).join("/") || "/",
     rest: new Bun.Glob(rest.join("/")),
@@ -35,8 +52,14 @@ export type Discovery = {
   close(): Promise<void>
 }
 
-/** Creates the discovery for configured paths; relative ones resolve against the working directory. */
-export function createDiscovery(paths: string[]): Discovery {
+/**
+ * Creates the discovery for configured paths; relative ones resolve against the working directory. After each
+ * scan `onMatches` hears how many regular files each configured path or glob matched.
+ */
+export function createDiscovery(
+  paths: string[],
+  onMatches?: (configured: string, count: number) => void,
+): Discovery {
   const patterns = paths.map(parsePattern)
   const matches = (path: string) => patterns.some((p) => p.full.match(path))
   let watcher: FSWatcher | undefined
@@ -47,15 +70,20 @@ export function createDiscovery(paths: string[]): Discovery {
       for (const p of patterns) {
         if (!p.rest) {
           found.add(p.path)
+          onMatches?.(p.configured, isRegular(p.path) ? 1 : 0)
           continue
         }
+        let count = 0
         try {
+          // onlyFiles: regular files only (no FIFOs, sockets, devices or symlinks)
           for (const file of p.rest.scanSync({ cwd: p.base, absolute: true, onlyFiles: true, dot: true })) {
             found.add(file)
+            count++
           }
         } catch {
           // base directory missing or unreadable: nothing matches yet
         }
+        onMatches?.(p.configured, count)
       }
       return found
     },
@@ -65,7 +93,9 @@ export function createDiscovery(paths: string[]): Discovery {
       watcher = watch([...new Set(patterns.map((p) => p.base))], {
         ignoreInitial: true,
         depth: depths.includes(undefined) ? undefined : Math.max(...(depths as number[])),
-        ignored: (path, stats) => stats?.isFile() === true && !matches(path),
+        // only directories and matching regular files: a FIFO or socket in there is none of our business
+        ignored: (path, stats) =>
+          stats !== undefined && !stats.isDirectory() && !(stats.isFile() && matches(path)),
       })
       watcher.on("add", () => onEvent("add"))
       watcher.on("change", () => onEvent("change"))

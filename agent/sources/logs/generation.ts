@@ -1,7 +1,8 @@
 import { closeSync } from "node:fs"
 import type { LogFileRef } from "../../../shared/protocol/logs-body.ts"
 import type { Checkpoints } from "./checkpoint.ts"
-import { type FileId, type Fingerprint, type OpenedFile, readAt } from "./rotation.ts"
+import { type FileId, type OpenedFile, readAt } from "./files.ts"
+import type { Fingerprint } from "./rotation.ts"
 import type { TailState } from "./tailer.ts"
 
 /** One generation of one file being read: from the row in `log_files`, plus what was read, emitted and acked. */

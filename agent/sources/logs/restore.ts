@@ -1,31 +1,34 @@
 import { readdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import type { Checkpoints, GenerationRow } from "./checkpoint.ts"
-import { closeQuietly, type Generation, newGeneration } from "./generation.ts"
 import {
-  checkFingerprint,
   type FileId,
-  type Fingerprint,
   fileKey,
-  findCopy,
-  findRenamed,
   type OpenedFile,
   openFile,
+  type SkipReport,
   sameFile,
   statFile,
-} from "./rotation.ts"
+} from "./files.ts"
+import { closeQuietly, type Generation, newGeneration } from "./generation.ts"
+import { checkFingerprint, type Fingerprint, findCopy, findRenamed } from "./rotation.ts"
 
 /**
  * Reopens the generations an earlier run left unfinished, each at its committed position: at its path when
  * the file is still there; else a sibling that is the same file renamed (rotated while the agent was down)
  * or the copy of a truncated one. A generation whose file is gone is logged and marked done.
  */
-export function restoreGenerations(cp: Checkpoints, at: number, say: (msg: string) => void): Generation[] {
+export function restoreGenerations(
+  cp: Checkpoints,
+  at: number,
+  say: (msg: string) => void,
+  skipped?: SkipReport,
+): Generation[] {
   const out: Generation[] = []
   for (const row of cp.live()) {
     const id: FileId = { dev: row.dev, ino: row.ino }
     const fp: Fingerprint = { hash: row.fingerprint, bytes: row.fingerprint_bytes }
-    const found = locate(row, id, fp)
+    const found = locate(row, id, fp, skipped)
     if (!found) {
       const unsent = Math.max(0, row.seen_size - row.position)
       say(
@@ -46,8 +49,9 @@ function locate(
   row: GenerationRow,
   id: FileId,
   fp: Fingerprint,
+  skipped: SkipReport | undefined,
 ): { file: OpenedFile; status: Generation["status"] } | undefined {
-  const file = openFile(row.path)
+  const file = openFile(row.path, skipped)
   const holds = (f: OpenedFile) => f.stat.size >= row.position && checkFingerprint(f.fd, fp, f.stat.size).ok
   if (file && sameFile(file.stat, id) && holds(file)) return { file, status: "active" }
   const sameInode = file !== undefined && sameFile(file.stat, id)
@@ -55,7 +59,8 @@ function locate(
   // same inode but shorter or rewritten: truncated (copytruncate), so look for the copy; another inode or none:
   // renamed (or deleted), so look for the inode, then for a copy (truncated, then rotated, all while down)
   const other =
-    (sameInode ? undefined : findRenamed(row.path, id, fp)) ?? findCopy(row.path, id, fp, row.position)
+    (sameInode ? undefined : findRenamed(row.path, id, fp, skipped)) ??
+    findCopy(row.path, id, fp, row.position, skipped)
   if (other && other.stat.size >= row.position) return { file: other, status: "draining" }
   if (other) closeQuietly(other.fd)
   return undefined

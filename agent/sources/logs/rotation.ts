@@ -1,68 +1,13 @@
 import { createHash } from "node:crypto"
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs"
+import { closeSync, readdirSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
+import { type FileId, type OpenedFile, openFile, readAt, type SkipReport, sameFile } from "./files.ts"
 
 /** How many leading bytes (at most) identify a file's content, together with its dev + ino. */
 export const FINGERPRINT_MAX_BYTES = 1024
 
-/** dev + ino as decimal strings: inode numbers may exceed 2^53. */
-export type FileId = { dev: string; ino: string }
 /** sha256 (hex) of a file's first `bytes` bytes. */
 export type Fingerprint = { hash: string; bytes: number }
-export type FileStat = FileId & { size: number; mtimeMs: number }
-/** A file opened for reading, with the stat of the open descriptor. */
-export type OpenedFile = { path: string; fd: number; stat: FileStat }
-
-type BigStats = { dev: bigint; ino: bigint; size: bigint; mtimeMs: bigint; isFile(): boolean }
-const toStat = (s: BigStats): FileStat => ({
-  dev: String(s.dev),
-  ino: String(s.ino),
-  size: Number(s.size),
-  mtimeMs: Number(s.mtimeMs),
-})
-
-export const sameFile = (a: FileId, b: FileId): boolean => a.dev === b.dev && a.ino === b.ino
-export const fileKey = (id: FileId): string => `${id.dev}:${id.ino}`
-
-/** Stat of an open descriptor. */
-export function fstatFile(fd: number): FileStat {
-  return toStat(fstatSync(fd, { bigint: true }))
-}
-
-/** Stat of a path; undefined when it is missing or not a regular file. */
-export function statFile(path: string): FileStat | undefined {
-  const s = statSync(path, { bigint: true, throwIfNoEntry: false })
-  return s?.isFile() ? toStat(s) : undefined
-}
-
-/** Opens a regular file for reading; undefined when it is missing or not a regular file. */
-export function openFile(path: string): OpenedFile | undefined {
-  let fd: number
-  try {
-    fd = openSync(path, "r")
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
-    throw error
-  }
-  const s = fstatSync(fd, { bigint: true })
-  if (!s.isFile()) {
-    closeSync(fd)
-    return undefined
-  }
-  return { path, fd, stat: toStat(s) }
-}
-
-/** Reads up to `length` bytes at `position`, fewer only at the end of the file. */
-export function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length)
-  let got = 0
-  while (got < length) {
-    const n = readSync(fd, buf, got, length - got, position + got)
-    if (n === 0) break
-    got += n
-  }
-  return got === length ? buf : buf.subarray(0, got)
-}
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
@@ -90,9 +35,14 @@ export function checkFingerprint(
 
 /**
  * Looks among the other regular files in `path`'s directory for one that `accept`s (it gets an open file);
- * returns the most recently modified such file still open, closing every other.
+ * returns the most recently modified such file still open, closing every other. FIFOs, sockets and devices are
+ * never opened (`skipped` hears of them); subdirectories are passed over silently.
  */
-export function findSibling(path: string, accept: (file: OpenedFile) => boolean): OpenedFile | undefined {
+export function findSibling(
+  path: string,
+  accept: (file: OpenedFile) => boolean,
+  skipped?: SkipReport,
+): OpenedFile | undefined {
   const dir = dirname(path)
   const self = basename(path)
   let names: string[]
@@ -101,12 +51,15 @@ export function findSibling(path: string, accept: (file: OpenedFile) => boolean)
   } catch {
     return undefined
   }
+  const report: SkipReport = (p, kind) => {
+    if (kind !== "directory") skipped?.(p, kind)
+  }
   let best: OpenedFile | undefined
   for (const name of names) {
     if (name === self) continue
     let file: OpenedFile | undefined
     try {
-      file = openFile(join(dir, name))
+      file = openFile(join(dir, name), report)
     } catch {
       continue // unreadable sibling: not ours
     }
@@ -127,15 +80,22 @@ export function findCopy(
   id: FileId,
   fp: Fingerprint,
   position: number,
+  skipped?: SkipReport,
 ): OpenedFile | undefined {
   if (fp.bytes === 0) return undefined // nothing to recognise it by (and nothing was read from it)
   return findSibling(
     path,
     (f) => !sameFile(f.stat, id) && f.stat.size >= position && checkFingerprint(f.fd, fp, f.stat.size).ok,
+    skipped,
   )
 }
 
 /** A sibling that is the same file under another name (renamed away): same dev + ino and first bytes. */
-export function findRenamed(path: string, id: FileId, fp: Fingerprint): OpenedFile | undefined {
-  return findSibling(path, (f) => sameFile(f.stat, id) && checkFingerprint(f.fd, fp, f.stat.size).ok)
+export function findRenamed(
+  path: string,
+  id: FileId,
+  fp: Fingerprint,
+  skipped?: SkipReport,
+): OpenedFile | undefined {
+  return findSibling(path, (f) => sameFile(f.stat, id) && checkFingerprint(f.fd, fp, f.stat.size).ok, skipped)
 }

@@ -4,6 +4,7 @@ import type { LogsSourceConfig } from "../../config/schema.ts"
 import type { Source, SourceContext } from "../source.ts"
 import { openCheckpoints } from "./checkpoint.ts"
 import { createDiscovery } from "./discovery.ts"
+import { createMatchLog } from "./notices.ts"
 import { pruneDone } from "./restore.ts"
 import { compileRules, type RuleSet } from "./rules.ts"
 import { createTracker } from "./tracker.ts"
@@ -70,7 +71,8 @@ async function run(
       wake()
     },
   })
-  const discovery = createDiscovery(config.paths)
+  const say = (msg: string) => log(`logs[${config.name}]: ${msg}`)
+  const discovery = createDiscovery(config.paths, createMatchLog(say))
   const aborted = new Promise<void>((resolve) =>
     signal.addEventListener("abort", () => resolve(), { once: true }),
   )
@@ -103,7 +105,7 @@ async function run(
         if (kind === "add") rescanRequested = true
         wake()
       },
-      (error) => log(`logs source '${config.name}': file watcher: ${(error as Error).message ?? error}`),
+      (error) => say(`file watcher: ${(error as Error).message ?? error}`),
       () => observe?.watching?.(),
     )
 

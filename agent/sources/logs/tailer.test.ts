@@ -3,7 +3,7 @@ import { appendFileSync, closeSync, openSync, statSync, writeFileSync } from "no
 import { join } from "node:path"
 import { tempDir } from "../../../test/harness/index.ts"
 import { compileRules } from "./rules.ts"
-import { readChunk, type TailOptions, type TailRead, type TailState } from "./tailer.ts"
+import { MAX_MATCHES_PER_READ, readChunk, type TailOptions, type TailRead, type TailState } from "./tailer.ts"
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8")
 const all: TailOptions = { chunkBytes: 4096, maxLineBytes: 64, rules: undefined }
@@ -97,6 +97,28 @@ describe("readChunk", () => {
         expect(r?.parts.map((p) => [p.raw, text(p.bytes)])).toEqual([[true, `${long}\nnext\n`]])
       },
       options,
+    )
+  })
+
+  test("match mode: a chunk of tiny matching lines is read in pieces of at most MAX_MATCHES_PER_READ parts, none lost", () => {
+    // 3-byte lines: a 64 KiB chunk would hold 21,845 parts, a manifest bigger than the chunk itself.
+    const count = MAX_MATCHES_PER_READ * 2 + 100
+    const content = "E1\n".repeat(count)
+    const rules = compileRules("t", [{ name: "e", keywords: ["E"] }])
+    withFile(
+      content,
+      (_path, _state, read) => {
+        const reads: TailRead[] = []
+        for (let r = read(); r; r = read()) reads.push(r)
+        expect(reads.map((r) => r.parts.length)).toEqual([MAX_MATCHES_PER_READ, MAX_MATCHES_PER_READ, 100])
+        expect(reads.map((r) => r.lines)).toEqual([MAX_MATCHES_PER_READ, MAX_MATCHES_PER_READ, 100])
+        // contiguous spans, every line start exactly once
+        expect(reads[1]?.startOffset).toBe(reads[0]?.endOffset)
+        expect(reads.at(-1)?.endOffset).toBe(content.length)
+        const offsets = reads.flatMap((r) => r.parts.map((p) => p.offset))
+        expect(new Set(offsets).size).toBe(count)
+      },
+      { chunkBytes: 64 * 1024, maxLineBytes: 64, rules },
     )
   })
 

@@ -1,5 +1,5 @@
 import type { LogChunkPart } from "../source.ts"
-import { readAt } from "./rotation.ts"
+import { readAt } from "./files.ts"
 import type { RuleSet } from "./rules.ts"
 
 /** Where a generation's reader stands: `position` is the next byte to read, always after a newline unless `skipping`. */
@@ -21,6 +21,13 @@ export type TailOptions = {
 export type TailRead = { startOffset: number; endOffset: number; lines: number; parts: LogChunkPart[] }
 
 const NEWLINE = 10
+
+/**
+ * Most matched lines kept from one read. Each is a part of its own in the envelope's manifest (about 60 bytes of
+ * JSON), so a chunk of tiny matching lines could otherwise outgrow an envelope or the collector's part bound;
+ * the rest of the chunk is simply read next time.
+ */
+export const MAX_MATCHES_PER_READ = 2048
 
 /**
  * Reads the next chunk after `state.position` from a file of `size` bytes and advances the position.
@@ -58,12 +65,15 @@ function scan(state: TailState, buf: Buffer, atEnd: boolean, options: TailOption
     state.skipping = nl === -1 && !atEnd
   }
   const whole = Math.max(buf.lastIndexOf(NEWLINE) + 1, from)
-  let lines = options.rules
-    ? matchedLines(buf, base, from, whole, options.rules, options.maxLineBytes, parts)
-    : rawLines(buf, base, from, whole, options.maxLineBytes, parts)
   let end = whole
+  let lines: number
+  if (options.rules) {
+    const matched = matchedLines(buf, base, from, whole, options.rules, options.maxLineBytes, parts)
+    lines = matched.lines
+    end = matched.end
+  } else lines = rawLines(buf, base, from, whole, options.maxLineBytes, parts)
   const rest = buf.length - whole
-  if (rest > options.maxLineBytes || (rest > 0 && atEnd)) {
+  if (end === whole && (rest > options.maxLineBytes || (rest > 0 && atEnd))) {
     // the last line: too long to wait for its newline, or the file's final line without one
     lines += lastLine(buf, base, whole, options, parts)
     state.skipping = rest > options.maxLineBytes && !atEnd
@@ -105,7 +115,10 @@ function rawLines(
   return lines
 }
 
-/** "match" mode: each matching line copied out (so the chunk buffer is not held), capped. */
+/**
+ * "match" mode: each matching line copied out (so the chunk buffer is not held), capped. At most
+ * MAX_MATCHES_PER_READ are kept; `end` is then the start of the line after the last one kept.
+ */
 function matchedLines(
   buf: Buffer,
   base: number,
@@ -114,9 +127,14 @@ function matchedLines(
   rules: RuleSet,
   cap: number,
   parts: LogChunkPart[],
-): number {
-  if (to <= from) return 0
-  const matches = rules.find(buf, from, to)
+): { lines: number; end: number } {
+  if (to <= from) return { lines: 0, end: to }
+  let matches = rules.find(buf, from, to)
+  let end = to
+  if (matches.length > MAX_MATCHES_PER_READ) {
+    matches = matches.slice(0, MAX_MATCHES_PER_READ)
+    end = Math.min(to, (matches.at(-1) as { end: number }).end + 1)
+  }
   for (const m of matches) {
     const long = m.end - m.start > cap
     const bytes = Uint8Array.prototype.slice.call(buf, m.start, long ? m.start + cap : m.end)
@@ -126,7 +144,7 @@ function matchedLines(
         : { offset: base + m.start, bytes, raw: false, rule: m.rule },
     )
   }
-  return matches.length
+  return { lines: matches.length, end }
 }
 
 function lastLine(

@@ -2,6 +2,7 @@ import type { LogsSourceConfig } from "../../config/schema.ts"
 import type { LogChunk } from "../source.ts"
 import { createAdmission } from "./admission.ts"
 import type { Checkpoints } from "./checkpoint.ts"
+import { fstatFile, openFile, sameFile, statFile } from "./files.ts"
 import {
   ackGeneration,
   closeQuietly,
@@ -9,17 +10,9 @@ import {
   type Generation,
   newGeneration,
 } from "./generation.ts"
+import { createSkipLog } from "./notices.ts"
 import { restoreGenerations } from "./restore.ts"
-import {
-  checkFingerprint,
-  FINGERPRINT_MAX_BYTES,
-  findCopy,
-  fstatFile,
-  openFile,
-  readFingerprint,
-  sameFile,
-  statFile,
-} from "./rotation.ts"
+import { checkFingerprint, FINGERPRINT_MAX_BYTES, findCopy, readFingerprint } from "./rotation.ts"
 import type { RuleSet } from "./rules.ts"
 import { readChunk, type TailOptions } from "./tailer.ts"
 
@@ -60,7 +53,8 @@ export function createTracker(o: TrackerOptions): Tracker {
   const active = new Map<string, Generation>() // by path
   const admission = createAdmission(cp, config.rotate_wait_ms + config.poll_interval_ms, now)
   const failures = new Map<string, string>() // path or gen -> last error logged, so it is logged once
-  const say = (msg: string) => log(`logs source '${config.name}': ${msg}`)
+  const say = (msg: string) => log(`logs[${config.name}]: ${msg}`)
+  const skips = createSkipLog(say)
 
   const track = (g: Generation) => {
     live.set(g.ref.gen, g)
@@ -83,8 +77,9 @@ export function createTracker(o: TrackerOptions): Tracker {
   }
 
   const start = (path: string, atEnd: boolean, initial: boolean) => {
-    const f = openFile(path)
+    const f = openFile(path, skips.report)
     if (!f) return
+    skips.forget(path)
     if (admission.judge(f, live.values(), initial) !== "new") {
       closeQuietly(f.fd)
       return
@@ -119,7 +114,7 @@ export function createTracker(o: TrackerOptions): Tracker {
 
   /** copytruncate leaves the unread rest in a copy: finish the generation from there, else from nowhere. */
   const onTruncated = (g: Generation, at: number) => {
-    const copy = findCopy(g.ref.path, g.file, g.fp, g.tail.position)
+    const copy = findCopy(g.ref.path, g.file, g.fp, g.tail.position, skips.report)
     if (!copy) {
       const lost = g.size - g.tail.position
       if (lost > 0)
@@ -177,7 +172,7 @@ export function createTracker(o: TrackerOptions): Tracker {
 
   return {
     restore() {
-      for (const g of restoreGenerations(cp, now(), say)) track(g)
+      for (const g of restoreGenerations(cp, now(), say, skips.report)) track(g)
     },
     rescan(paths, { initial = false, atEnd = false } = {}) {
       for (const path of paths) {

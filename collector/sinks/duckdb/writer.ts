@@ -4,10 +4,13 @@ import {
   DuckDBInstance,
   DuckDBTimestampValue,
 } from "@duckdb/node-api"
-import type { Range } from "./coverage.ts"
-import { type StagedFile, type StagedPart, stageLogsBody } from "./log-parts.ts"
+import { FileCoverageCache, loadBatchFiles, MAX_CACHED_FILES } from "./file-cache.ts"
+import { type StagedFile, type StagedPart, stageLogsBody, yieldToEventLoop } from "./log-parts.ts"
 import { SCHEMA_SQL, SCHEMA_VERSION, UNSTAGE_STATEMENTS } from "./schema.ts"
 import type { WriteBatch, WriteResult } from "./types.ts"
+
+/** Rows appended between two yields to the event loop. */
+const APPEND_YIELD_EVERY_ROWS = 5000
 
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n)
 
@@ -23,21 +26,26 @@ export class DuckDbWriter {
   private seenSince = 0
   private rememberMs = 0
   private now: () => number = Date.now
-  private readonly knownFiles = new Set<bigint>()
-  private coverage = new Map<bigint, Range[]>()
+  /** committed file generations and their coverage, most recently used last; misses are read from DuckDB */
+  private files = new FileCoverageCache(MAX_CACHED_FILES)
   private queue: Promise<unknown> = Promise.resolve()
 
   private constructor(
-    private readonly instance: DuckDBInstance,
+    /** the open database; query connections for HTTP are made from it */
+    readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
-    /** queries run here, beside the writes: they see committed data and never wait for a batch */
-    private readonly readConn: DuckDBConnection,
   ) {}
 
   /** Opens (creating if needed) the database file and loads the dedup state. */
   static async open(
     path: string,
-    options: { memoryLimitMb?: number; rememberEnvelopesMs?: number; now?: () => number } = {},
+    options: {
+      memoryLimitMb?: number
+      rememberEnvelopesMs?: number
+      now?: () => number
+      /** file generations kept in memory (default MAX_CACHED_FILES); tests make it small to force evictions */
+      maxCachedFiles?: number
+    } = {},
   ): Promise<DuckDbWriter> {
     const instance = await DuckDBInstance.create(path, {
       memory_limit: `${options.memoryLimitMb ?? 1024}MB`,
@@ -59,15 +67,19 @@ export class DuckDbWriter {
         `DuckDB file ${path} has schema version ${String(version[0]?.[0])}; this collector expects ${SCHEMA_VERSION}`,
       )
     }
-    const writer = new DuckDbWriter(instance, conn, await instance.connect())
+    const writer = new DuckDbWriter(instance, conn)
     writer.rememberMs = options.rememberEnvelopesMs ?? 0
     writer.now = options.now ?? Date.now
     writer.seenSince = writer.now()
+    writer.files = new FileCoverageCache(options.maxCachedFiles ?? MAX_CACHED_FILES)
     await writer.loadState(writer.rememberMs)
     return writer
   }
 
-  /** Loads dedup state; envelope ids older than `rememberMs` (0: all) cannot come back from the stream. */
+  /**
+   * Loads envelope dedup state; ids older than `rememberMs` (0: all) cannot come back from the stream. File
+   * coverage is not loaded here: `loadBatchFiles` reads it per batch for the files the batch touches.
+   */
   private async loadState(rememberMs: number): Promise<void> {
     const since =
       rememberMs > 0
@@ -77,19 +89,11 @@ export class DuckDbWriter {
     for (const [agent, seq, streamSeq] of envelopes.getRows()) {
       this.seen.set(`${String(agent)}.${String(seq)}`, Number(streamSeq))
     }
-    for (const [id] of (await this.conn.runAndReadAll("SELECT file_id FROM log_files")).getRows()) {
-      this.knownFiles.add(id as bigint)
-    }
-    const rows = (
-      await this.conn.runAndReadAll(
-        "SELECT file_id, start_offset, end_offset FROM log_coverage ORDER BY 1, 2",
-      )
-    ).getRows()
-    for (const [id, start, end] of rows) {
-      const list = this.coverage.get(id as bigint) ?? []
-      list.push({ start: Number(start), end: Number(end) })
-      this.coverage.set(id as bigint, list)
-    }
+  }
+
+  /** File generations whose coverage is held in memory; bounded by `maxCachedFiles`. */
+  get cachedFiles(): number {
+    return this.files.size
   }
 
   /** True when an envelope with this agent and seq is already committed. */
@@ -112,14 +116,17 @@ export class DuckDbWriter {
 
   private async writeNow(batch: WriteBatch): Promise<WriteResult> {
     const started = performance.now()
-    const coverage = new Map(this.coverage)
+    const { coverage, known } = await loadBatchFiles(this.conn, this.files, batch.accepted)
     const staged = { parts: [] as StagedPart[], files: [] as StagedFile[] }
     for (const env of batch.accepted) {
-      if (env.logs) stageLogsBody(env.meta.agent, env.meta.host, env.logs, coverage, staged)
+      if (!env.logs) continue
+      await stageLogsBody(env.meta.agent, env.meta.host, env.logs, coverage, staged)
+      // Between envelopes too: other agents' messages, acks and HTTP must not wait for the whole batch.
+      await yieldToEventLoop()
     }
     const touched = new Set(staged.files.map((f) => f.fileId))
     const newFiles = new Map<bigint, StagedFile>()
-    for (const f of staged.files) if (!this.knownFiles.has(f.fileId)) newFiles.set(f.fileId, f)
+    for (const f of staged.files) if (!known.has(f.fileId)) newFiles.set(f.fileId, f)
     const receivedAt = ts(batch.receivedAt)
     let linesWritten = 0
     await this.conn.run("BEGIN TRANSACTION")
@@ -191,8 +198,7 @@ export class DuckDbWriter {
       await this.conn.run("ROLLBACK").catch(() => {})
       throw error
     }
-    this.coverage = coverage
-    for (const id of newFiles.keys()) this.knownFiles.add(id)
+    for (const id of touched) this.files.set(id, coverage.get(id) ?? [])
     if (this.rememberMs > 0 && this.now() - this.seenSince > this.rememberMs) {
       this.seenBefore = this.seen
       this.seen = new Map()
@@ -206,9 +212,12 @@ export class DuckDbWriter {
     if (rows.length === 0) return
     const appender = await this.conn.createAppender(table)
     try {
+      let n = 0
       for (const row of rows) {
         write(appender, row)
         appender.endRow()
+        // Appending is synchronous: let acks, keep-alives and HTTP in between on a large batch.
+        if (++n % APPEND_YIELD_EVERY_ROWS === 0) await yieldToEventLoop()
       }
       appender.flushSync()
     } finally {
@@ -216,7 +225,10 @@ export class DuckDbWriter {
     }
   }
 
-  /** Runs a query on the writer's connection (serialized with writes) and returns rows as objects. */
+  /**
+   * Runs a query on the writer's connection, serialized with writes, and returns rows as objects. For tests and
+   * tools only: anything a user sends goes through the query pool (sinks/duckdb/query-pool.ts), never here.
+   */
   query(
     sql: string,
     params?: Record<string, string | number | boolean | null>,
@@ -228,11 +240,28 @@ export class DuckDbWriter {
     return run as Promise<Record<string, unknown>[]>
   }
 
+  /** A tiny write of its own (serialized with batches): tells a database that cannot write from one bad batch. */
+  probe(): Promise<void> {
+    const run = this.queue.then(async () => {
+      await this.conn.run("BEGIN TRANSACTION")
+      try {
+        await this.conn.run("INSERT OR REPLACE INTO outpost_meta VALUES ('storage_probe', $at)", {
+          at: new Date().toISOString(),
+        })
+        await this.conn.run("COMMIT")
+      } catch (error) {
+        await this.conn.run("ROLLBACK").catch(() => {})
+        throw error
+      }
+    })
+    this.queue = run.catch(() => {})
+    return run
+  }
+
   /** Closes the connection and the database (checkpointing the WAL). */
   async close(): Promise<void> {
     await this.queue
     await this.conn.run("CHECKPOINT").catch(() => {})
-    this.readConn.closeSync()
     this.conn.closeSync()
     this.instance.closeSync()
   }

@@ -1,0 +1,129 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect, headers as natsHeaders } from "@nats-io/transport-node"
+import { parseConfig } from "../../shared/config/load.ts"
+import { signEnvelope } from "../../shared/protocol/envelope.ts"
+import {
+  formatPublicKeyLine,
+  generateAgentKeyPair,
+  keyId,
+  loadPrivateKey,
+} from "../../shared/protocol/keys.ts"
+import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
+import { startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
+import { CollectorConfigSchema } from "../config/schema.ts"
+import { startCollector } from "../service.ts"
+
+setDefaultTimeout(90_000)
+
+/** A tiny tmpfs needs root (CI runs as root); elsewhere the test says why it is skipped. */
+function mountTmpfs(path: string, size: string): boolean {
+  mkdirSync(path, { recursive: true })
+  const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${size}`, "tmpfs", path])
+  if (r.exitCode !== 0)
+    console.warn(`skipping the full-disk test: cannot mount a tmpfs (${r.stderr.toString().trim()})`)
+  return r.exitCode === 0
+}
+
+const te = new TextEncoder()
+const key = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
+
+function envelope(n: number, lines: number) {
+  const text = Array.from({ length: lines }, (_, i) => `envelope ${n} line ${i} ${"p".repeat(80)}\n`).join("")
+  const bytes = te.encode(text)
+  const offset = n * 1_000_000
+  const body = encodeLogsBody(
+    [{ path: "/var/log/app.log", gen: "g1" }],
+    [{ f: 0, s: offset, e: offset + bytes.length }],
+    [{ f: 0, o: offset, n: bytes.length, raw: 1, at: Date.now() }],
+    [bytes],
+  )
+  return signEnvelope({
+    privateKey: key.privateKey,
+    keyId: keyId(key.publicKeyRaw),
+    agent: "edge-1",
+    host: "h",
+    kind: "logs",
+    seq: 1000 + n,
+    count: lines,
+    sentAt: Date.now(),
+    body,
+  })
+}
+
+describe("a database that cannot write", () => {
+  const dir = tempDir()
+  const mount = join(dir.path, "db")
+  const mounted = mountTmpfs(mount, "24m")
+  afterAll(async () => {
+    if (mounted) Bun.spawnSync(["umount", "-l", mount])
+    await dir[Symbol.asyncDispose]()
+  })
+
+  test.skipIf(!mounted)(
+    "disk full under load: nothing is acked or rejected, /health says why, and every line lands once space returns",
+    async () => {
+      await using nats = await startNatsServer()
+      writeFileSync(join(dir.path, "keys"), `${formatPublicKeyLine(key.publicKeyRaw, "edge-1")}\n`)
+      const collector = await startCollector(
+        parseConfig(
+          {
+            data_dir: dir.path,
+            duckdb_file: join(mount, "outpost.duckdb"),
+            enrolled_keys: join(dir.path, "keys"),
+            nats: { url: nats.url },
+            http: { port: 0 },
+            consumer: { batch_max_messages: 4, batch_max_wait_ms: 5 },
+          },
+          CollectorConfigSchema,
+        ),
+        () => {},
+      )
+      try {
+        const nc = await connect({ servers: nats.url })
+        const js = jetstream(nc)
+        const publish = async (n: number) => {
+          const env = envelope(n, 200)
+          const h = natsHeaders()
+          for (const [k, v] of Object.entries(env.headers)) h.set(k, v)
+          await js.publish(env.subject, env.body, { headers: h, msgID: env.id })
+        }
+        await publish(0)
+        const count = async () => {
+          const res = await fetch(
+            `${collector.httpUrl}/sql?q=${encodeURIComponent("SELECT count(*) AS n FROM logs")}`,
+          )
+          return Number(((await res.json()) as { rows: Array<{ n: number }> }).rows[0]?.n)
+        }
+        await waitFor("first envelope written", async () => (await count()) === 200)
+        // Leave about 64 KiB free, then send 60 envelopes (about 2.5 MB of lines).
+        const fs = statfsSync(mount)
+        writeFileSync(join(mount, "filler"), Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - 64 * 1024)))
+        for (let n = 1; n <= 60; n++) await publish(n)
+        await waitFor("/health to report the storage problem", async () => {
+          return (await fetch(`${collector.httpUrl}/health`)).status === 503
+        })
+        expect(collector.problems().some((p) => p.startsWith("storage:"))).toBe(true)
+        const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text()
+        expect(metrics).toContain("outpost_collector_storage_writable 0")
+        expect(metrics).not.toMatch(/outpost_collector_envelopes_quarantined_total\{/)
+        expect(metrics).not.toMatch(/outpost_collector_envelopes_rejected_total\{/)
+        const jsm = await jetstreamManager(nc)
+        const held = await jsm.consumers.info("OUTPOST", "collector")
+        expect(held.num_pending + held.num_ack_pending).toBeGreaterThan(0)
+        rmSync(join(mount, "filler"))
+        await waitFor("every line after space returned", async () => (await count()) === 61 * 200, 60_000)
+        expect((await fetch(`${collector.httpUrl}/health`)).status).toBe(200)
+        const distinct = await fetch(
+          `${collector.httpUrl}/sql?q=${encodeURIComponent('SELECT count(DISTINCT "offset") AS n FROM logs')}`,
+        )
+        expect(((await distinct.json()) as { rows: Array<{ n: number }> }).rows[0]?.n).toBe(61 * 200)
+        await nc.close()
+      } finally {
+        await collector.stop()
+      }
+    },
+  )
+})
