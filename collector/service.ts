@@ -208,7 +208,14 @@ export async function startCollector(
       access,
       metrics,
       startedAt: Date.now(),
-      healthy: () => problems().length === 0,
+      problems,
+      quarantine: async () => {
+        try {
+          return { ...(await quarantine.totals()), groups: await quarantine.groups() }
+        } catch {
+          return null
+        }
+      },
       consumerLag: async () => {
         try {
           const info = await jsm.consumers.info(config.stream.name, config.consumer.durable_name)

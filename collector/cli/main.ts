@@ -7,6 +7,7 @@ import { VERSION } from "../../shared/version.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { startCollector } from "../service.ts"
 import { enrollKey } from "./enroll.ts"
+import { quarantineCommand } from "./quarantine.ts"
 
 const HELP = `outpost-collector ${VERSION}: verifies signed envelopes from JetStream and writes them to DuckDB
 
@@ -16,6 +17,9 @@ Usage:
   outpost-collector enroll --config <file> '<key line>' | --file <agent.key.pub>
                                                            add an agent's public key to enrolled_keys; a running
                                                            collector picks it up within a second (or on SIGHUP)
+  outpost-collector quarantine list --config <file>        envelopes waiting in the quarantine, by reason and agent
+  outpost-collector quarantine discard --config <file> (--agent <id> | --reason <reason> | --all)
+                                                           delete quarantined envelopes for good
   outpost-collector --help | --version
 
 Without [nats].url in the config the collector starts a local nats-server (store under data_dir/nats).
@@ -28,10 +32,21 @@ SIGHUP reads enrolled_keys again.`
 const log = (message: string) => console.log(`${new Date().toISOString()} collector: ${message}`)
 
 await runCli(async () => {
-  const args = parseArgs(process.argv.slice(2))
+  const args = parseArgs(process.argv.slice(2), ["help", "version", "all"])
   if (args.switches.has("help")) return void console.log(HELP)
   if (args.switches.has("version")) return void console.log(VERSION)
   const command = args.command ?? "run"
+  if (command === "quarantine") {
+    const path = args.flags.get("config")
+    if (!path) throw new ConfigError("cli", "--config <file> is required")
+    const config = loadConfigFile(path, CollectorConfigSchema)
+    const filter = {
+      agent: args.flags.get("agent"),
+      reason: args.flags.get("reason"),
+      all: args.switches.has("all"),
+    }
+    return await quarantineCommand(config, args.rest[0], filter, (line) => console.log(line))
+  }
   if (command === "enroll") {
     const path = args.flags.get("config")
     if (!path) throw new ConfigError("cli", "--config <file> is required")

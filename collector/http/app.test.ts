@@ -24,7 +24,8 @@ describe("HTTP app", () => {
       queries,
       access: { token: null, bindHost: "127.0.0.1", allowedHosts: [], port: PORT, ...access },
       metrics: createCollectorMetrics(),
-      healthy: () => true,
+      problems: () => [],
+      quarantine: async () => null,
       consumerLag: async () => ({ pending: 0, ackPending: 0 }),
       startedAt: Date.now(),
     })

@@ -11,8 +11,14 @@ export type HttpDeps = {
   /** token, Host and Origin rules (see resolveHttpAccess) */
   access: HttpAccess
   metrics: CollectorMetrics
-  /** NATS connected and the ingest loop running */
-  healthy(): boolean
+  /** why the collector is not healthy (NATS, ingest, storage, stream); empty when it is */
+  problems(): string[]
+  /** what waits in the quarantine, by reason and agent (null while NATS cannot tell) */
+  quarantine(): Promise<{
+    messages: number
+    bytes: number
+    groups: { reason: string; agent: string; messages: number }[]
+  } | null>
   /** consumer lag, refreshed on call */
   consumerLag(): Promise<{ pending: number; ackPending: number } | null>
   startedAt: number
@@ -39,9 +45,9 @@ export function createHttpApp(deps: HttpDeps) {
       return { error: error instanceof Error ? error.message : String(error) }
     })
     .get("/health", ({ set }) => {
-      const ok = deps.healthy()
-      set.status = ok ? 200 : 503
-      return { status: ok ? "ok" : "degraded" }
+      const problems = deps.problems()
+      set.status = problems.length === 0 ? 200 : 503
+      return problems.length === 0 ? { status: "ok" } : { status: "degraded", problems }
     })
     .get("/status", async () => {
       const agents = await deps.queries.rows(`
@@ -51,8 +57,10 @@ export function createHttpApp(deps: HttpDeps) {
       const lag = await deps.consumerLag()
       return {
         uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+        problems: deps.problems(),
         agents,
         consumer: lag,
+        quarantine: await deps.quarantine(),
         rejected: await deps.queries.rows(
           "SELECT reason, count(*) AS count FROM processing_errors GROUP BY reason ORDER BY reason",
         ),

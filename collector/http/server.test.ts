@@ -51,7 +51,8 @@ describe("HTTP through Bun.serve", () => {
       queries,
       access,
       metrics: createCollectorMetrics(),
-      healthy: () => true,
+      problems: () => [],
+      quarantine: async () => null,
       consumerLag: async () => null,
       startedAt: Date.now(),
     })

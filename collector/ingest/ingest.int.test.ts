@@ -71,6 +71,7 @@ describe("collector ingest against real nats-server and DuckDB", () => {
   let dir: { path: string; [Symbol.asyncDispose](): Promise<void> }
   let collector: RunningCollector
   let nc: NatsConnection
+  const collectorLog: string[] = []
 
   const publish = async (env: SignedEnvelope, mutate: (h: Record<string, string>) => void = () => {}) => {
     const h = natsHeaders()
@@ -101,7 +102,10 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       },
       CollectorConfigSchema,
     )
-    collector = await startCollector(config, (m) => process.env.OUTPOST_TEST_LOG && console.log(m))
+    collector = await startCollector(config, (m) => {
+      collectorLog.push(m)
+      if (process.env.OUTPOST_TEST_LOG) console.log(m)
+    })
     nc = await connect({ servers: nats.url })
   })
   afterAll(async () => {
@@ -209,6 +213,35 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       }
       return status.consumer.pending === 0 && status.consumer.ackPending === 0
     })
+  })
+
+  test("junk with huge headers: each stored row and log line stays small; control characters are escaped", async () => {
+    const before = await count("SELECT count(*) AS n FROM processing_errors WHERE reason = 'malformed'")
+    for (let i = 0; i < 50; i++) {
+      const h = natsHeaders()
+      h.set(HEADER.agent, "edge-1\u001b[31m")
+      for (let k = 0; k < 60; k++) h.set(`X-Junk-${k}`, `\u001b[2J${"j".repeat(1000)}`)
+      await jetstream(nc).publish("outpost.logs.edge-1", te.encode("junk"), { headers: h })
+    }
+    await waitFor(
+      "50 more malformed",
+      async () =>
+        (await count("SELECT count(*) AS n FROM processing_errors WHERE reason = 'malformed'")) ===
+        before + 50,
+    )
+    const biggest = await count(
+      "SELECT max(length(headers::VARCHAR) + length(message) + length(coalesce(agent, ''))) AS n FROM processing_errors",
+    )
+    expect(biggest).toBeLessThan(6000)
+    const raw = await sql(
+      "SELECT agent, headers::VARCHAR AS h FROM processing_errors WHERE headers::VARCHAR LIKE '%X-Junk%' LIMIT 1",
+    )
+    expect(String(raw[0]?.h)).not.toContain("\u001b")
+    expect(String(raw[0]?.h)).toContain("\\\\x1b")
+    expect(String(raw[0]?.agent)).toBe("edge-1\\x1b[31m")
+    const logged = collectorLog.filter((l) => l.includes("X-Junk") || l.includes("malformed"))
+    expect(logged.length).toBeLessThan(5)
+    expect(logged.every((l) => !l.includes("\u001b") && l.length < 800)).toBe(true)
   })
 
   test("HTTP: health ok, status lists the agent, bad SQL is a 400 with a JSON error", async () => {

@@ -121,6 +121,11 @@ describe("quarantine: envelopes refused for a reason an operator can fix are kep
     await t.publish(envelope("late-1", newKey(), ["forged"], 900))
     await waitFor("4 envelopes in the quarantine", async () => (await t.quarantined()) === 4)
     expect(await rows(c)).toBe(0)
+    const statusPage = (await (await fetch(`${c.httpUrl}/status`)).json()) as {
+      quarantine: { messages: number; groups: Array<{ reason: string; agent: string; messages: number }> }
+    }
+    expect(statusPage.quarantine.messages).toBe(4)
+    expect(statusPage.quarantine.groups).toEqual([{ reason: "unknown_agent", agent: "late-1", messages: 4 }])
     const notes = await rows(c, "SELECT count(*) AS n FROM processing_errors WHERE reason = 'unknown_agent'")
     expect(notes).toBe(4)
     // The agent's side: it asks, and says loudly that the collector does not know it, with the command to run.

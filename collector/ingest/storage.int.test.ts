@@ -105,7 +105,8 @@ describe("a database that cannot write", () => {
         await waitFor("/health to report the storage problem", async () => {
           return (await fetch(`${collector.httpUrl}/health`)).status === 503
         })
-        expect(collector.problems().some((p) => p.startsWith("storage:"))).toBe(true)
+        const health = (await (await fetch(`${collector.httpUrl}/health`)).json()) as { problems: string[] }
+        expect(health.problems.some((p) => p.startsWith("storage: ") && /space/i.test(p))).toBe(true)
         const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text()
         expect(metrics).toContain("outpost_collector_storage_writable 0")
         expect(metrics).not.toMatch(/outpost_collector_envelopes_quarantined_total\{/)

@@ -71,6 +71,16 @@ test("an agent started before its key is enrolled: refused by the local NATS, it
     )
     expect(collector.proc.exitCode).toBeNull()
     expect(agent.proc.exitCode).toBeNull()
+    // The operator's view of the quarantine, through the collector's own login on its local NATS.
+    const cli = (...args: string[]) =>
+      Bun.spawnSync([...collectorCommand(collectorConfig).slice(0, 2), ...args, "--config", collectorConfig])
+    const list = cli("quarantine", "list")
+    expect(list.exitCode).toBe(0)
+    expect(list.stdout.toString()).toContain("0 envelope(s)")
+    const refused = cli("quarantine", "discard")
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr.toString()).toContain("--agent <id>, --reason <reason> or --all")
+    expect(cli("quarantine", "discard", "--all").stdout.toString()).toContain("discarded 0")
   } finally {
     await agent.stop()
     await collector.stop()
