@@ -57,6 +57,12 @@ export async function startCollector(
       `consumer.pull_max_bytes (${config.consumer.pull_max_bytes}) must exceed max_envelope_bytes (${config.max_envelope_bytes}) by at least 65536, or large envelopes could never be pulled`,
     )
   }
+  if (config.consumer.batch_max_messages > config.consumer.max_ack_pending) {
+    throw new ConfigError(
+      "config_invalid",
+      `consumer.batch_max_messages (${config.consumer.batch_max_messages}) must not exceed consumer.max_ack_pending (${config.consumer.max_ack_pending}): a batch can never hold more messages than are delivered unacknowledged`,
+    )
+  }
   const writer = await DuckDbWriter.open(duckdbPath, {
     memoryLimitMb: config.duckdb_memory_limit_mb,
     // Older envelopes have left the stream (max_age), so they cannot be delivered again.
@@ -103,6 +109,7 @@ export async function startCollector(
         if (what !== "quarantine") loop.restartConsume()
       },
       onStalled: () => loop.restartConsume(),
+    ingestIdle: () => loop.idle(),
     })
     streamWatch.start()
     const enrollmentWatch = new EnrollmentWatch({
@@ -130,6 +137,8 @@ export async function startCollector(
         storage,
         maxEnvelopeBytes: config.max_envelope_bytes,
         batchMaxMessages: config.consumer.batch_max_messages,
+        batchMaxBytes: config.consumer.batch_max_bytes,
+        maxAckPending: config.consumer.max_ack_pending,
         batchMaxWaitMs: config.consumer.batch_max_wait_ms,
         pullMaxBytes: config.consumer.pull_max_bytes,
         ackWaitMs: config.consumer.ack_wait_s * 1000,

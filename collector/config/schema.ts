@@ -60,10 +60,12 @@ export const CollectorConfigSchema = T.Object(
       {
         durable_name: T.String({ pattern: "^[A-Za-z0-9_-]+$", default: "collector" }),
         filter_subject: T.String({ minLength: 1, default: "outpost.>" }),
-        max_ack_pending: T.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
+        max_ack_pending: T.Integer({ minimum: 1, maximum: 100_000, default: 2048 }),
         // Short, because held messages are kept alive with working(): after a crash they come back this soon.
         ack_wait_s: T.Integer({ minimum: 1, maximum: 3600, default: 5 }),
-        batch_max_messages: T.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+        // Large by count (a DuckDB transaction costs ~15 ms whatever its size), bounded by bytes.
+        batch_max_messages: T.Integer({ minimum: 1, maximum: 10_000, default: 1024 }),
+        batch_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 64 * 1024 * 1024 }),
         batch_max_wait_ms: T.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
         pull_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
       },

@@ -8,6 +8,10 @@ export type IngestLoopOptions = Omit<BatchContext, "signal"> & {
   consumer: Consumer
   /** most messages written in one DuckDB transaction */
   batchMaxMessages: number
+  /** most body bytes in one batch (a single larger envelope still goes alone) */
+  batchMaxBytes: number
+  /** the consumer's max_ack_pending: no batch waits for more than can be delivered */
+  maxAckPending: number
   /** how long a batch waits for more messages after its first one */
   batchMaxWaitMs: number
   /** bytes asked for per pull request (must exceed the largest envelope) */
@@ -27,6 +31,8 @@ export type IngestLoop = {
   held(): number
   /** ends the current pull and starts a new one (after the consumer was recreated, the old one may hang) */
   restartConsume(): void
+  /** nothing buffered or held: the loop waits for the server (so if messages are pending, the pull is stuck) */
+  idle(): boolean
 }
 
 /** A wake-up that can be awaited, optionally with a timeout. */
@@ -64,7 +70,11 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
     return run
   }
   const buffer: JsMsg[] = []
+  let bufferedBytes = 0
   const arrived = createSignal()
+  const drained = createSignal()
+  // Messages pulled ahead of the batch in hand are bounded by bytes too, not only by max_ack_pending.
+  const maxBufferedBytes = 2 * o.batchMaxBytes
   let ended = false
   let stopCurrent: () => void = () => {}
   const consumed = (async () => {
@@ -81,7 +91,9 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
         signal.addEventListener("abort", stop, { once: true })
         for await (const m of messages) {
           buffer.push(m)
+          bufferedBytes += m.data.length
           arrived.notify()
+          while (bufferedBytes > maxBufferedBytes && !signal.aborted) await drained.wait(1000)
         }
         signal.removeEventListener("abort", stop)
         if (!signal.aborted) await o.onConsumeError?.(new Error("consume ended"))
@@ -104,11 +116,26 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
         continue
       }
       const deadline = Date.now() + o.batchMaxWaitMs
-      while (buffer.length < o.batchMaxMessages && !ended && Date.now() < deadline) {
+      // Waiting longer cannot help once everything the consumer may deliver unacknowledged is here.
+      const more = () =>
+        buffer.length < o.batchMaxMessages &&
+        bufferedBytes < o.batchMaxBytes &&
+        buffer.length + held.size < o.maxAckPending
+      while (more() && !ended && Date.now() < deadline) {
         await arrived.wait(deadline - Date.now())
       }
       // Messages already received are processed even when stopping, so their acks go out before exit.
-      const batch = buffer.splice(0, o.batchMaxMessages).map((m) => held.delivery(m, toIncoming(m)))
+      let take = 0
+      let bytes = 0
+      while (take < buffer.length && take < o.batchMaxMessages) {
+        const size = (buffer[take] as JsMsg).data.length
+        if (take > 0 && bytes + size > o.batchMaxBytes) break
+        bytes += size
+        take++
+      }
+      bufferedBytes -= bytes
+      drained.notify()
+      const batch = buffer.splice(0, take).map((m) => held.delivery(m, toIncoming(m)))
       try {
         await exclusive(() => processBatch(ctx, batch))
       } catch (error) {
@@ -124,5 +151,6 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
     replayQuarantine: () => o.quarantine.replay((batch) => exclusive(() => processBatch(ctx, batch))),
     held: () => held.size,
     restartConsume: () => stopCurrent(),
+    idle: () => buffer.length === 0 && held.size === 0,
   }
 }

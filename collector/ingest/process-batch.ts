@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node"
 import { safeText } from "../../shared/log-text.ts"
 import { HEADER } from "../../shared/protocol/envelope.ts"
 import type { CollectorMetrics } from "../metrics/collector-metrics.ts"
+import { yieldToEventLoop } from "../sinks/duckdb/log-parts.ts"
 import type { AcceptedEnvelope, RejectedEnvelope, WriteResult } from "../sinks/duckdb/types.ts"
 import type { DuckDbWriter } from "../sinks/duckdb/writer.ts"
 import type { Delivery } from "./delivery.ts"
@@ -25,6 +26,9 @@ export type BatchContext = {
   signal: AbortSignal
 }
 
+/** Messages verified between two yields to the event loop. */
+const VERIFY_YIELD_EVERY = 256
+
 /** Deliveries of one message that failed to write (while others wrote) before it goes to the quarantine. */
 export const MAX_WRITE_ATTEMPTS = 5
 
@@ -43,14 +47,19 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
   const accepted: AcceptedEnvelope[] = []
   const rejected: RejectedEnvelope[] = []
   const plan: Settle[] = []
-  const verdicts: Verdict[] = batch.map((d) =>
-    judgeMessage(d.incoming, {
-      enrollment,
-      maxEnvelopeBytes: c.maxEnvelopeBytes,
-      committedStreamSeq: (agent, seq) => c.writer.committedStreamSeq(agent, seq),
-      batchIds,
-    }),
-  )
+  const verdicts: Verdict[] = []
+  for (const d of batch) {
+    verdicts.push(
+      judgeMessage(d.incoming, {
+        enrollment,
+        maxEnvelopeBytes: c.maxEnvelopeBytes,
+        committedStreamSeq: (agent, seq) => c.writer.committedStreamSeq(agent, seq),
+        batchIds,
+      }),
+    )
+    // ~50 µs each (Ed25519): let acks, keep-alives and HTTP in between on a large batch.
+    if (verdicts.length % VERIFY_YIELD_EVERY === 0) await yieldToEventLoop()
+  }
   verdicts.forEach((v, i) => {
     const d = batch[i] as Delivery
     if (v.type === "accept") {

@@ -83,12 +83,13 @@ describe("stream and consumer deleted under the collector", () => {
       await publish("before")
       await waitFor("first row", async () => (await rows()) === 1)
 
-      await jsm.consumers.delete("OUTPOST", "collector")
+      // nats-server 2.9 sometimes fails a delete racing with the consumer's own state writes; an attacker retries.
+      await waitFor("the consumer deleted", () => jsm.consumers.delete("OUTPOST", "collector"))
       await waitFor("consumer recreated", () => metric("consumer"))
       await publish("after the consumer was deleted")
       await waitFor("second row", async () => (await rows()) === 2)
 
-      await jsm.streams.delete("OUTPOST")
+      await waitFor("the stream deleted", () => jsm.streams.delete("OUTPOST"))
       await waitFor("stream recreated", () => metric("stream"))
       await waitFor("publishes work again", async () => {
         await publish("after the stream was deleted")

@@ -12,6 +12,8 @@ export type StreamWatchOptions = {
   onRecreated(what: "stream" | "consumer" | "quarantine"): void
   /** messages wait in the stream but nothing was delivered since the last check: the pull seems stuck */
   onStalled(): void
+  /** ingest holds nothing and waits for the server; a busy or storage-blocked loop is never "stalled" */
+  ingestIdle(): boolean
 }
 
 /**
@@ -55,6 +57,7 @@ export class StreamWatch {
     const info = await this.o.jsm.consumers.info(c.stream.name, c.consumer.durable_name)
     const delivered = info.delivered.stream_seq
     const stalled =
+      this.o.ingestIdle() &&
       info.num_pending > 0 &&
       info.num_ack_pending < c.consumer.max_ack_pending &&
       delivered === this.lastDelivered
