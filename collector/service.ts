@@ -109,7 +109,7 @@ export async function startCollector(
         if (what !== "quarantine") loop.restartConsume()
       },
       onStalled: () => loop.restartConsume(),
-    ingestIdle: () => loop.idle(),
+      ingestIdle: () => loop.idle(),
     })
     streamWatch.start()
     const enrollmentWatch = new EnrollmentWatch({
