@@ -121,7 +121,9 @@ export async function startCollector(
         metrics.enrolledKeys(keyCount(next))
         // The local nats-server lets a newly enrolled agent in (its NKEY user) before its quarantine is replayed.
         await local?.setAgents(loadEnrolledAgents(config.enrolled_keys))
-        await replay("enrollment changed")
+        // Not awaited: a long replay (or one waiting for storage) must not hold back the next reload, which may
+        // be a revocation.
+        replaySoon("enrollment changed")
       },
     })
     metrics.enrolledKeys(keyCount(enrollment))
@@ -167,6 +169,22 @@ export async function startCollector(
         return 0
       }
     }
+    let replaying: Promise<number> | undefined
+    let replayAgain = false
+    /** One replay at a time; changes during a replay get one more after it. */
+    function replaySoon(why: string): void {
+      if (replaying) {
+        replayAgain = true
+        return
+      }
+      replaying = replay(why).finally(() => {
+        replaying = undefined
+        if (replayAgain) {
+          replayAgain = false
+          replaySoon(why)
+        }
+      })
+    }
     async function refreshQuarantineGauges() {
       try {
         const totals = await quarantine.totals()
@@ -193,7 +211,7 @@ export async function startCollector(
     const gauges = setInterval(() => void refreshQuarantineGauges(), 5000)
     gauges.unref()
     // Limits may have been raised since the last run: give the quarantine a chance at once.
-    void replay("start")
+    replaySoon("start")
     const problems = () => {
       const out: string[] = []
       if (!natsUp) out.push("NATS: disconnected")

@@ -30,6 +30,14 @@ describe("enroll", () => {
     expect(loadEnrollment(keys).has("db-1")).toBe(true)
   })
 
+  test("a key already enrolled for another agent is refused when the file is read", async () => {
+    await using dir = tempDir()
+    const file = join(dir.path, "k")
+    const key = line("a-1")
+    writeFileSync(file, `${key}\n${key.replace(" a-1", " b-1")}\n`)
+    expect(() => loadEnrollment(file)).toThrow("already enrolled for agent 'a-1'")
+  })
+
   test.each([
     ["garbage", "not a public key line"],
     ["outpost-ed25519 AAAA web-1", "32 bytes"],

@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { AGENT_ID_PATTERN } from "../../shared/protocol/keys.ts"
+import { agentInboxPrefix } from "../../shared/protocol/nkey.ts"
 import type { Enrollment } from "./enrollment.ts"
 
 /** Subject an agent asks on whether the collector knows it: `outpost-ctl.<agent>.status` (request/reply). */
@@ -34,6 +35,9 @@ export function serveAgentStatus(o: AgentStatusOptions): Subscription {
       if (error || !m.reply) return
       const agent = m.subject.split(".")[1] ?? ""
       if (!AGENT_ID_PATTERN.test(agent)) return
+      // The answer goes out on the collector's all-powerful connection: never to a subject the asker chose
+      // beyond its own inbox (a reply subject of `$JS.API.STREAM.PURGE.OUTPOST` would purge the stream).
+      if (!m.reply.startsWith(`${agentInboxPrefix(agent)}.`)) return
       let keyId = ""
       try {
         keyId = String((JSON.parse(new TextDecoder().decode(m.data)) as { key_id?: unknown }).key_id ?? "")

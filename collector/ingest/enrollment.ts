@@ -27,6 +27,8 @@ export function loadEnrollment(path: string): Enrollment {
     )
   }
   const enrollment: Enrollment = new Map()
+  // One key is one agent: it is also that agent's NATS login, so a key listed for two agents is refused.
+  const owner = new Map<string, string>()
   for (const file of files) {
     readFileSync(file, "utf8")
       .split("\n")
@@ -41,8 +43,17 @@ export function loadEnrollment(path: string): Enrollment {
           )
         }
         if (!parsed) return
+        const id = keyId(parsed.publicKeyRaw)
+        const other = owner.get(id)
+        if (other !== undefined && other !== parsed.agent) {
+          throw new ConfigError(
+            "enrollment_invalid",
+            `enrolled_keys: ${file}:${index + 1}: key ${id} is already enrolled for agent '${other}'; one key belongs to one agent`,
+          )
+        }
+        owner.set(id, parsed.agent)
         const keys = enrollment.get(parsed.agent) ?? new Map<string, KeyObject>()
-        keys.set(keyId(parsed.publicKeyRaw), publicKeyFromRaw(parsed.publicKeyRaw))
+        keys.set(id, publicKeyFromRaw(parsed.publicKeyRaw))
         enrollment.set(parsed.agent, keys)
       })
   }

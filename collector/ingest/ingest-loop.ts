@@ -1,6 +1,6 @@
-import type { Consumer, JsMsg } from "@nats-io/jetstream"
+import type { Consumer } from "@nats-io/jetstream"
 import { safeText } from "../../shared/log-text.ts"
-import { HeldMessages } from "./delivery.ts"
+import { type Delivery, HeldMessages } from "./delivery.ts"
 import { toIncoming } from "./incoming.ts"
 import { type BatchContext, processBatch } from "./process-batch.ts"
 
@@ -69,7 +69,8 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
     turn = run.catch(() => {})
     return run
   }
-  const buffer: JsMsg[] = []
+  // Wrapped on arrival, so that messages waiting for their batch are kept alive too, not only the batch in hand.
+  const buffer: Delivery[] = []
   let bufferedBytes = 0
   const arrived = createSignal()
   const drained = createSignal()
@@ -90,7 +91,7 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
         stopCurrent = stop
         signal.addEventListener("abort", stop, { once: true })
         for await (const m of messages) {
-          buffer.push(m)
+          buffer.push(held.delivery(m, toIncoming(m)))
           bufferedBytes += m.data.length
           arrived.notify()
           while (bufferedBytes > maxBufferedBytes && !signal.aborted) await drained.wait(1000)
@@ -118,9 +119,7 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
       const deadline = Date.now() + o.batchMaxWaitMs
       // Waiting longer cannot help once everything the consumer may deliver unacknowledged is here.
       const more = () =>
-        buffer.length < o.batchMaxMessages &&
-        bufferedBytes < o.batchMaxBytes &&
-        buffer.length + held.size < o.maxAckPending
+        buffer.length < o.batchMaxMessages && bufferedBytes < o.batchMaxBytes && held.size < o.maxAckPending
       while (more() && !ended && Date.now() < deadline) {
         await arrived.wait(deadline - Date.now())
       }
@@ -128,14 +127,14 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
       let take = 0
       let bytes = 0
       while (take < buffer.length && take < o.batchMaxMessages) {
-        const size = (buffer[take] as JsMsg).data.length
+        const size = (buffer[take] as Delivery).incoming.data.length
         if (take > 0 && bytes + size > o.batchMaxBytes) break
         bytes += size
         take++
       }
       bufferedBytes -= bytes
       drained.notify()
-      const batch = buffer.splice(0, take).map((m) => held.delivery(m, toIncoming(m)))
+      const batch = buffer.splice(0, take)
       try {
         await exclusive(() => processBatch(ctx, batch))
       } catch (error) {
@@ -151,6 +150,6 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
     replayQuarantine: () => o.quarantine.replay((batch) => exclusive(() => processBatch(ctx, batch))),
     held: () => held.size,
     restartConsume: () => stopCurrent(),
-    idle: () => buffer.length === 0 && held.size === 0,
+    idle: () => held.size === 0,
   }
 }

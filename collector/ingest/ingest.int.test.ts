@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { jetstream } from "@nats-io/jetstream"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
 import { parseConfig } from "../../shared/config/load.ts"
 import { HEADER, type SignedEnvelope, signEnvelope } from "../../shared/protocol/envelope.ts"
@@ -242,6 +242,26 @@ describe("collector ingest against real nats-server and DuckDB", () => {
     const logged = collectorLog.filter((l) => l.includes("X-Junk") || l.includes("malformed"))
     expect(logged.length).toBeLessThan(5)
     expect(logged.every((l) => !l.includes("\u001b") && l.length < 800)).toBe(true)
+  })
+
+  test("a status request cannot make the collector answer onto a subject the asker chose", async () => {
+    const jsm = await jetstreamManager(nc)
+    const before = (await jsm.streams.info("OUTPOST")).state.messages
+    expect(before).toBeGreaterThan(0)
+    for (const reply of [
+      "$JS.API.STREAM.PURGE.OUTPOST",
+      "$JS.API.STREAM.PURGE.OUTPOST_QUARANTINE",
+      "_INBOX_other.x",
+    ])
+      nc.publish("outpost-ctl.edge-1.status", "{}", { reply })
+    // An honest request on the agent's own inbox is answered (and, being later, proves the others were seen).
+    const honest = await nc.request("outpost-ctl.edge-1.status", "{}", {
+      timeout: 5000,
+      reply: "_INBOX_edge-1.t1",
+      noMux: true,
+    })
+    expect(honest.json<{ agent_enrolled: boolean }>().agent_enrolled).toBe(true)
+    expect((await jsm.streams.info("OUTPOST")).state.messages).toBe(before)
   })
 
   test("HTTP: health ok, status lists the agent, bad SQL is a 400 with a JSON error", async () => {

@@ -130,8 +130,11 @@ describe("quarantine: envelopes refused for a reason an operator can fix are kep
     expect(notes).toBe(4)
     // The agent's side: it asks, and says loudly that the collector does not know it, with the command to run.
     const agentLog: string[] = []
+    // As the agent connects: replies only ever come to its own inbox prefix.
+    const agentNc = await connect({ servers: t.nats.url, inboxPrefix: "_INBOX_late-1" })
+    cleanup.push(() => agentNc.close())
     const status = watchCollectorStatus({
-      nc: t.nc,
+      nc: agentNc,
       agent: "late-1",
       keyId: keyId(key.publicKeyRaw),
       publicKeyLine: formatPublicKeyLine(key.publicKeyRaw, "late-1"),

@@ -47,8 +47,8 @@ export class Quarantine {
   constructor(private readonly o: QuarantineOptions) {}
 
   /**
-   * Stores a copy of a stream message. Its msg id is derived from the original stream sequence, so a copy made
-   * again after a crash (before the original was terminated) is dropped by JetStream as a duplicate.
+   * Stores a copy of a stream message under the envelope's own msg id, so a copy made again after a crash
+   * (before the original was terminated) is dropped by JetStream as a duplicate.
    * Returns false when the quarantine is full (its limits refuse new messages).
    */
   async put(d: Delivery, reason: RejectReason): Promise<boolean> {
@@ -69,15 +69,15 @@ export class Quarantine {
         m.data,
         {
           headers: h,
-          msgID: `q.${m.streamSeq}`,
+          // The envelope's own id (agent, seq, body hash): a copy made again after a crash is dropped as a
+          // duplicate, and unlike a stream sequence it cannot collide after the stream was recreated.
+          msgID: `q.${m.headers["Nats-Msg-Id"] ?? `seq-${m.streamSeq}`}`,
         },
       )
       return true
     } catch (error) {
-      if (
-        /maximum (bytes|messages)|resources exceeded|insufficient resources/i.test((error as Error).message)
-      )
-        return false
+      // Only the quarantine's own limits mean "full"; NATS out of disk (insufficient resources) is retried.
+      if (/maximum (bytes|messages)/i.test((error as Error).message)) return false
       throw error
     }
   }

@@ -1,8 +1,11 @@
 import { safeText } from "../../shared/log-text.ts"
 
-/** Errors that say the database cannot write at all (not that one message is bad). */
+/**
+ * Errors that say the database cannot write at all (not that one message is bad). Out of memory counts: it
+ * passes (e.g. a heavy /sql query ends), and quarantining a good message for it would be wrong.
+ */
 const STORAGE_ERROR =
-  /no space left|disk full|read-only file system|input\/output error|i\/o error|could not write|could not read|could not open|could not fsync|database has been invalidated|quota exceeded/i
+  /no space left|disk full|read-only file system|input\/output error|i\/o error|could not write|could not read|could not open|could not fsync|database has been invalidated|quota exceeded|out of memory/i
 
 /** True when a DuckDB error is about the file system or the database file, not about the data. */
 export function isStorageError(error: unknown): boolean {

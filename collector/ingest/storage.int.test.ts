@@ -75,7 +75,8 @@ describe("a database that cannot write", () => {
             enrolled_keys: join(dir.path, "keys"),
             nats: { url: nats.url },
             http: { port: 0 },
-            consumer: { batch_max_messages: 4, batch_max_wait_ms: 5 },
+            // A 1 s ack_wait: the outage below lasts longer, so only keep-alives prevent redeliveries.
+            consumer: { batch_max_messages: 4, batch_max_wait_ms: 5, ack_wait_s: 1 },
           },
           CollectorConfigSchema,
         ),
@@ -112,8 +113,15 @@ describe("a database that cannot write", () => {
         expect(metrics).not.toMatch(/outpost_collector_envelopes_quarantined_total\{/)
         expect(metrics).not.toMatch(/outpost_collector_envelopes_rejected_total\{/)
         const jsm = await jetstreamManager(nc)
+        // Four failed attempts take 0.5 + 1 + 2 s of backoff: well past the 1 s ack_wait.
+        await waitFor("four attempts while DuckDB cannot write", async () => {
+          const text = await (await fetch(`${collector.httpUrl}/metrics`)).text()
+          return Number(/outpost_collector_flush_failures_total (\d+)/.exec(text)?.[1]) >= 4
+        })
         const held = await jsm.consumers.info("OUTPOST", "collector")
         expect(held.num_pending + held.num_ack_pending).toBeGreaterThan(0)
+        // Held messages, in the batch or waiting for one, were kept alive: none came back as a redelivery.
+        expect(held.num_redelivered).toBe(0)
         rmSync(join(mount, "filler"))
         await waitFor("every line after space returned", async () => (await count()) === 61 * 200, 60_000)
         expect((await fetch(`${collector.httpUrl}/health`)).status).toBe(200)

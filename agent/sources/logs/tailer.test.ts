@@ -122,6 +122,24 @@ describe("readChunk", () => {
     )
   })
 
+  test("all mode: a chunk of many over-long lines is read in pieces of at most MAX_MATCHES_PER_READ parts", () => {
+    const count = MAX_MATCHES_PER_READ + 10
+    const content = `${"x".repeat(80)}\n`.repeat(count)
+    withFile(
+      content,
+      (_path, _state, read) => {
+        const reads: TailRead[] = []
+        for (let r = read(); r; r = read()) reads.push(r)
+        expect(reads.map((r) => r.parts.length)).toEqual([MAX_MATCHES_PER_READ, 10])
+        expect(reads.every((r) => r.parts.every((p) => p.truncated && p.bytes.length === 64))).toBe(true)
+        expect(reads[1]?.startOffset).toBe(reads[0]?.endOffset)
+        expect(reads.at(-1)?.endOffset).toBe(content.length)
+        expect(reads.reduce((n, r) => n + r.lines, 0)).toBe(count)
+      },
+      { chunkBytes: 1024 * 1024, maxLineBytes: 64, rules: undefined },
+    )
+  })
+
   test("match mode keeps matching lines only, each with its rule, and advances over the rest", () => {
     const rules = compileRules("t", [
       { name: "err", keywords: ["ERROR", "FATAL"] },

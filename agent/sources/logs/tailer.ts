@@ -23,7 +23,7 @@ export type TailRead = { startOffset: number; endOffset: number; lines: number; 
 const NEWLINE = 10
 
 /**
- * Most matched lines kept from one read. Each is a part of its own in the envelope's manifest (about 60 bytes of
+ * Most parts made from one read: matched lines, or (in "all" mode) over-long lines. Each is a part of its own in the envelope's manifest (about 60 bytes of
  * JSON), so a chunk of tiny matching lines could otherwise outgrow an envelope or the collector's part bound;
  * the rest of the chunk is simply read next time.
  */
@@ -71,7 +71,11 @@ function scan(state: TailState, buf: Buffer, atEnd: boolean, options: TailOption
     const matched = matchedLines(buf, base, from, whole, options.rules, options.maxLineBytes, parts)
     lines = matched.lines
     end = matched.end
-  } else lines = rawLines(buf, base, from, whole, options.maxLineBytes, parts)
+  } else {
+    const raw = rawLines(buf, base, from, whole, options.maxLineBytes, parts)
+    lines = raw.lines
+    end = raw.end
+  }
   const rest = buf.length - whole
   if (end === whole && (rest > options.maxLineBytes || (rest > 0 && atEnd))) {
     // the last line: too long to wait for its newline, or the file's final line without one
@@ -84,7 +88,10 @@ function scan(state: TailState, buf: Buffer, atEnd: boolean, options: TailOption
   return { startOffset: base, endOffset: state.position, lines, parts }
 }
 
-/** "all" mode: blocks of whole lines as views of `buf`; only an over-long line becomes its own part. */
+/**
+ * "all" mode: blocks of whole lines as views of `buf`; only an over-long line becomes its own part. Many over-long
+ * lines would make many parts: past MAX_MATCHES_PER_READ the read ends after the line that reached it.
+ */
 function rawLines(
   buf: Buffer,
   base: number,
@@ -92,10 +99,11 @@ function rawLines(
   to: number,
   cap: number,
   parts: LogChunkPart[],
-): number {
+): { lines: number; end: number } {
   let lines = 0
   let block = from
   let start = from
+  let end = to
   while (start < to) {
     const nl = buf.indexOf(NEWLINE, start)
     if (nl - start > cap) {
@@ -107,12 +115,17 @@ function rawLines(
         truncated: true,
       })
       block = nl + 1
+      if (parts.length >= MAX_MATCHES_PER_READ) {
+        lines++
+        end = nl + 1
+        break
+      }
     }
     lines++
     start = nl + 1
   }
-  if (to > block) parts.push({ offset: base + block, bytes: buf.subarray(block, to), raw: true })
-  return lines
+  if (end > block) parts.push({ offset: base + block, bytes: buf.subarray(block, end), raw: true })
+  return { lines, end }
 }
 
 /**

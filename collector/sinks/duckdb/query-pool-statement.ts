@@ -16,6 +16,8 @@ export type CheckedStatement = {
   /** output column names, duplicates numbered (`a`, `a:1`) */
   columns: string[]
   kind: "query" | "explain"
+  /** the wrapped SQL text of a query (what EXPLAIN explains) */
+  sql?: string
 }
 
 const ALLOWED =
@@ -88,10 +90,13 @@ export async function checkStatement(
     if (original.parameterCount > 0) {
       throw new QueryError("not_allowed", "q has parameters ($1, ?); put the values in the SQL text")
     }
-    if (type === StatementType.EXPLAIN) return { prepared: original, columns, kind: "explain" }
   } catch (error) {
     original.destroySync()
     throw error
+  }
+  if (type === StatementType.EXPLAIN) {
+    original.destroySync()
+    return await checkExplain(conn, sql, options)
   }
   const wrapped = wrapQuery(sql, original, options.maxValueChars)
   original.destroySync()
@@ -104,7 +109,7 @@ export async function checkStatement(
         )
       : new QueryError("invalid", message, { cause: error })
   })
-  return { prepared, columns, kind: "query" }
+  return { prepared, columns, kind: "query", sql: wrapped }
 }
 
 /**
@@ -139,4 +144,33 @@ function dedupe(names: string[]): string[] {
     seen.set(name, n + 1)
     return n === 0 ? name : `${name}:${n}`
   })
+}
+
+const EXPLAIN_PREFIX = /^\s*explain\s+(analy[sz]e\b)?/i
+
+/**
+ * EXPLAIN only of a statement that passes on its own: `EXPLAIN ANALYZE` executes what it explains (e.g.
+ * `EXPLAIN ANALYZE SET GLOBAL memory_limit = '1MB'` would starve the writer), so it is refused, and the explained
+ * statement must itself be an allowed SELECT. It is explained in its wrapped form, which is what would run.
+ */
+async function checkExplain(
+  conn: DuckDBConnection,
+  sql: string,
+  options: { maxValueChars: number; native: NativeCall },
+): Promise<CheckedStatement> {
+  const head = EXPLAIN_PREFIX.exec(sql)
+  if (!head) throw new QueryError("not_allowed", "EXPLAIN must come first in q (no comment before it)")
+  if (head[1]) throw new QueryError("not_allowed", "EXPLAIN ANALYZE runs the statement; use EXPLAIN")
+  const inner = await checkStatement(conn, sql.slice(head[0].length), options)
+  const innerSql = inner.sql
+  inner.prepared.destroySync()
+  if (inner.kind !== "query" || innerSql === undefined)
+    throw new QueryError("not_allowed", "EXPLAIN of an EXPLAIN is not allowed")
+  const prepared = await options
+    .native(() => conn.prepare(`EXPLAIN ${innerSql}`))
+    .catch((error) => {
+      throw new QueryError("invalid", duckDbMessage(error), { cause: error })
+    })
+  const columns = dedupe(Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i)))
+  return { prepared, columns, kind: "explain" }
 }

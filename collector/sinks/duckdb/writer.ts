@@ -53,6 +53,8 @@ export class DuckDbWriter {
       preserve_insertion_order: "false",
       // The collector itself never reads or writes files through SQL; /sql queries must not either.
       enable_external_access: "false",
+      // Nothing may change settings after start, whatever slips through the /sql checks.
+      lock_configuration: "true",
     })
     const conn = await instance.connect()
     await conn.run(SCHEMA_SQL)
