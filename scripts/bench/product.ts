@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { connect } from "@nats-io/transport-node"
+import { type ConnectionOptions, connect } from "@nats-io/transport-node"
 import { keygen } from "../../agent/cli/keygen.ts"
 import { CollectorConfigSchema } from "../../collector/config/schema.ts"
 import { ensureStreamAndConsumer } from "../../collector/ingest/stream-setup.ts"
@@ -38,9 +38,9 @@ export function collectorDefaults(natsUrl: string) {
   )
 }
 
-/** Creates the stream and consumer exactly as a collector with default settings would. */
-export async function ensureStream(natsUrl: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl, name: "outpost-bench" })
+/** Creates the stream and consumer exactly as a collector with default settings would (`client`: auth, TLS). */
+export async function ensureStream(natsUrl: string, client: ConnectionOptions = {}): Promise<void> {
+  const nc = await connect({ ...client, servers: natsUrl, name: "outpost-bench" })
   try {
     await ensureStreamAndConsumer(await jetstreamManager(nc), collectorDefaults(natsUrl))
   } finally {
@@ -51,8 +51,8 @@ export async function ensureStream(natsUrl: string): Promise<void> {
 export type StreamFigures = { bytes: number; messages: number; maxPayload: number }
 
 /** Stored bytes and messages of the collector's stream. */
-export async function streamFigures(natsUrl: string): Promise<StreamFigures> {
-  const nc = await connect({ servers: natsUrl, name: "outpost-bench" })
+export async function streamFigures(natsUrl: string, client: ConnectionOptions = {}): Promise<StreamFigures> {
+  const nc = await connect({ ...client, servers: natsUrl, name: "outpost-bench" })
   try {
     const jsm = await jetstreamManager(nc)
     const info = await jsm.streams.info(collectorDefaults(natsUrl).stream.name)
@@ -67,9 +67,14 @@ export function makeKeys(dir: string, agentId: string): Keys {
   return keygen(join(dir, "keys", `${agentId}.key`), agentId, true)
 }
 
+/** Where a config points: `natsUrl` (the agent's `servers`, the collector's `url`) or a whole `nats` table. */
+export type NatsTarget =
+  | { natsUrl: string; nats?: never }
+  | { nats: Record<string, unknown>; natsUrl?: never }
+
 export function writeAgentConfig(
   path: string,
-  o: { agentId: string; stateDir: string; keys: Keys; natsUrl: string; logs: Record<string, unknown>[] },
+  o: { agentId: string; stateDir: string; keys: Keys; logs: Record<string, unknown>[] } & NatsTarget,
   extra: Record<string, unknown> = {},
 ): string {
   return writeConfig(path, {
@@ -77,7 +82,7 @@ export function writeAgentConfig(
     host: "bench-host",
     state_dir: o.stateDir,
     private_key_file: o.keys.privatePath,
-    nats: { servers: [o.natsUrl] },
+    nats: o.nats ?? { servers: [o.natsUrl] },
     logs: o.logs,
     ...extra,
   })
@@ -85,13 +90,13 @@ export function writeAgentConfig(
 
 export async function writeCollectorConfig(
   path: string,
-  o: { dataDir: string; keys: Keys; natsUrl: string },
+  o: { dataDir: string; keys: Keys } & NatsTarget,
 ): Promise<{ path: string; httpUrl: string }> {
   const port = await freePort()
   writeConfig(path, {
     data_dir: o.dataDir,
     enrolled_keys: o.keys.publicPath,
-    nats: { url: o.natsUrl },
+    nats: o.nats ?? { url: o.natsUrl },
     http: { port },
   })
   return { path, httpUrl: `http://127.0.0.1:${port}` }

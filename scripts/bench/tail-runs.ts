@@ -16,14 +16,20 @@ import {
   spawnAgent,
   spawnCollector,
   sqlNumber,
-  startNats,
   stopGracefully,
   streamFigures,
   writeAgentConfig,
 } from "./lib.ts"
+import {
+  figuresWithout,
+  findDescendant,
+  type NatsMode,
+  prepareLocalStack,
+  startBenchNats,
+} from "./nats-modes.ts"
 
-/** How long a run may take and how often it looks at its progress. */
-export type RunSettings = { timeoutS: number; pollMs: number }
+/** How long a run may take, how often it looks at its progress, and how NATS is set up. */
+export type RunSettings = { timeoutS: number; pollMs: number; nats: NatsMode }
 
 const logsSource = (logsDir: string) => ({
   name: "bench",
@@ -44,17 +50,17 @@ export type RunA = {
 }
 
 export async function runA(dir: string, data: Dataset, logsDir: string, s: RunSettings): Promise<RunA> {
-  console.log(`\n-- run A: agent alone -> JetStream (timeout ${s.timeoutS} s)`)
-  const nats = await startNats(join(dir, "nats-a"))
-  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
-  await ensureStream(nats.url)
+  console.log(`\n-- run A: agent alone -> JetStream, NATS ${s.nats} (timeout ${s.timeoutS} s)`)
   const keys = makeKeys(dir, "bench-a")
+  const nats = await startBenchNats(dir, "nats-a", s.nats, keys)
+  const natsMon = nats.pid ? new ProcMonitor(nats.pid, 500) : undefined
+  await ensureStream(nats.url, nats.client)
   const stateDir = join(dir, "agent-state-a")
   const config = writeAgentConfig(join(dir, "agent-a.json"), {
     agentId: "bench-a",
     stateDir,
     keys,
-    natsUrl: nats.url,
+    nats: nats.agentNats,
     logs: [logsSource(logsDir)],
   })
   const positions = new StatePositions(stateDir)
@@ -94,7 +100,7 @@ export async function runA(dir: string, data: Dataset, logsDir: string, s: RunSe
   const agentFigures = agent.monitor.figures()
   const natsFigures = natsMon?.figures()
   positions.close()
-  const stream = await streamFigures(nats.url).catch(() => undefined)
+  const stream = await streamFigures(nats.url, nats.client).catch(() => undefined)
   const exit = await stopGracefully(agent)
   natsMon?.stop()
   await nats.stop()
@@ -127,14 +133,25 @@ export type RunB = {
 }
 
 export async function runB(dir: string, data: Dataset, logsDir: string, s: RunSettings): Promise<RunB> {
-  console.log(`\n-- run B: agent + collector together, end to end (timeout ${s.timeoutS} s)`)
-  const { nats, natsMon, collectorConfig, agentConfig } = await prepareStack(dir, {
-    agentId: "bench-b",
-    suffix: "-b",
-    logs: [logsSource(logsDir)],
-  })
+  console.log(`\n-- run B: agent + collector together, end to end, NATS ${s.nats} (timeout ${s.timeoutS} s)`)
+  const stackOptions = { agentId: "bench-b", suffix: "-b", logs: [logsSource(logsDir)] }
+  // plain: a nats-server of its own, already running; auth/tls: the one the collector starts (found below)
+  const {
+    nats,
+    natsMon: plainMon,
+    collectorConfig,
+    agentConfig,
+  } = s.nats === "plain"
+    ? await prepareStack(dir, stackOptions)
+    : { nats: undefined, natsMon: undefined, ...(await prepareLocalStack(dir, s.nats, stackOptions)) }
+  let natsMon = plainMon
   const collector = spawnCollector(collectorConfig.path, join(dir, "collector-b.log"))
   const agent = spawnAgent(agentConfig, join(dir, "agent-b.log"))
+  const findLocalNats = () => {
+    if (nats || natsMon) return
+    const pid = findDescendant(collector.proc.pid, "nats-server")
+    if (pid) natsMon = new ProcMonitor(pid, 500)
+  }
   const t0 = collector.startedAt
   const http = collectorConfig.httpUrl
   let lines = 0
@@ -147,6 +164,7 @@ export async function runB(dir: string, data: Dataset, logsDir: string, s: RunSe
       throw new Error(`agent exited ${agent.proc.exitCode}; see ${agent.logPath}`)
     if (collector.proc.exitCode !== null)
       throw new Error(`collector exited ${collector.proc.exitCode}; see ${collector.logPath}`)
+    findLocalNats()
     const n = await sqlNumber(http, "SELECT count(*) AS n FROM log_lines")
     if (n !== null) {
       readyAt ??= performance.now()
@@ -170,7 +188,9 @@ export async function runB(dir: string, data: Dataset, logsDir: string, s: RunSe
   collector.monitor.sample()
   natsMon?.sample()
   const agentFigures = agent.monitor.figures()
-  const collectorFigures = collector.monitor.figures()
+  // a collector's own nats-server is in its process tree: count it as nats-server only
+  const collectorFigures =
+    !nats && natsMon ? figuresWithout(collector.monitor, natsMon) : collector.monitor.figures()
   const natsFigures = natsMon?.figures()
   const metrics = await collectorMetrics(http)
   const rejected = await querySql(
@@ -185,7 +205,7 @@ export async function runB(dir: string, data: Dataset, logsDir: string, s: RunSe
   const agentExit = await stopGracefully(agent)
   const collectorExit = await stopGracefully(collector, 60_000)
   natsMon?.stop()
-  await nats.stop()
+  await nats?.stop()
   return {
     complete,
     seconds,

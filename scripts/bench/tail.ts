@@ -7,7 +7,17 @@
  *   Run B: fresh nats store and agent state; agent and collector started together; timed until
  *          `SELECT count(*) FROM log_lines` equals the number of lines written.
  *
- *   bun run bench:tail [--files 10] [--mib 100] [--runs ab] [--timeout-s 600] [--max-runtime-s 1800] [--keep]
+ *   --nats sets up NATS the way the figures are to be compared:
+ *     plain  a nats-server without auth that the bench starts (the default; the figures from before NATS auth)
+ *     auth   the collector's own local nats-server: the collector logs in with its generated password, the
+ *            agent with the NKEY of its signing key (`nats.auth = agent_key`, the default), its key enrolled.
+ *            Run A starts that server with the collector's code (same config file, users, supervision) but
+ *            measures the agent alone as before; run B lets the collector start it (no `nats.url`).
+ *     tls    as auth, plus `[nats.local_tls]` with a CA and server certificate made with openssl in the bench
+ *            dir, and the agent's `nats.tls.ca_file`
+ *   With auth and tls the collector's figures in run B leave out the nats-server it started (reported apart).
+ *
+ *   bun run bench:tail [--files 10] [--mib 100] [--runs ab] [--nats plain] [--timeout-s 600] [--max-runtime-s 1800] [--keep]
  *   (each flag also as BENCH_<NAME>, e.g. BENCH_FILES=2 BENCH_MIB=20)
  */
 import { join } from "node:path"
@@ -28,6 +38,7 @@ import {
   runBench,
   targetNote,
 } from "./lib.ts"
+import { describeNatsMode, natsMode } from "./nats-modes.ts"
 import { runA, runB } from "./tail-runs.ts"
 
 const opts = new Options(`bench:tail — agent -> JetStream and end-to-end throughput on files already on disk
@@ -35,6 +46,9 @@ const opts = new Options(`bench:tail — agent -> JetStream and end-to-end throu
   --files N          number of log files (default 10)
   --mib N            MiB per file (default 100)
   --runs ab|a|b      which runs (default ab)
+  --nats plain|auth|tls
+                     plain: nats-server without auth (default); auth: the collector's local nats-server with
+                     NKEY login for the agent; tls: the same with TLS (see the header of scripts/bench/tail.ts)
   --timeout-s N      limit per run; figures are reported as partial when it is reached (default 600)
   --max-runtime-s N  hard limit for the whole bench (default 1800)
   --poll-ms N        state.db poll interval in run A (default 100)
@@ -43,6 +57,7 @@ const opts = new Options(`bench:tail — agent -> JetStream and end-to-end throu
 const FILES = opts.num("files", 10)
 const FILE_MIB = opts.num("mib", 100)
 const RUNS = opts.str("runs", "ab")
+const NATS = natsMode(opts.str("nats", "plain"))
 const RUN_TIMEOUT_S = opts.num("timeout-s", 600)
 const MAX_RUNTIME_S = opts.num("max-runtime-s", 1800)
 const POLL_MS = opts.num("poll-ms", 100)
@@ -50,19 +65,20 @@ const KEEP = opts.flag("keep")
 const TARGET_AGENT_MIBS = 100
 const TARGET_E2E_LPS = 300_000
 
-const settings = { timeoutS: RUN_TIMEOUT_S, pollMs: POLL_MS }
+const settings = { timeoutS: RUN_TIMEOUT_S, pollMs: POLL_MS, nats: NATS }
 
 await runBench("bench:tail", MAX_RUNTIME_S, async () => {
   const benchStarted = performance.now()
   const dir = benchDir("outpost-bench-tail-", KEEP)
   const logsDir = join(dir, "logs")
-  console.log(`bench:tail in ${dir}: ${FILES} files x ${FILE_MIB} MiB, runs '${RUNS}'`)
+  console.log(`bench:tail in ${dir}: ${FILES} files x ${FILE_MIB} MiB, runs '${RUNS}', NATS ${NATS}`)
   const data = writeDataset(logsDir, FILES, FILE_MIB)
   console.log(
     `wrote ${FILES} files, ${fmtMiB(data.bytes)}, ${fmtInt(data.lines)} lines (avg ${(data.bytes / data.lines).toFixed(1)} B/line) in ${fmtSec(data.seconds)}`,
   )
   const summary: Record<string, unknown> = {
     bench: "tail",
+    nats: NATS,
     files: FILES,
     mib_per_file: FILE_MIB,
     bytes: data.bytes,
@@ -77,6 +93,7 @@ await runBench("bench:tail", MAX_RUNTIME_S, async () => {
       a.startupSeconds === null ? null : a.committedBytes / MiB / (a.seconds - a.startupSeconds)
     const rows: Row[] = [
       ["data", `${FILES} files, ${fmtMiB(data.bytes)}, ${fmtInt(data.lines)} lines`],
+      ["nats", describeNatsMode(NATS)],
       [
         a.complete ? "time to commit all" : "PARTIAL after",
         `${fmtSec(a.seconds)} from spawn (agent startup ${a.startupSeconds === null ? "?" : fmtSec(a.startupSeconds)})`,
@@ -124,6 +141,7 @@ await runBench("bench:tail", MAX_RUNTIME_S, async () => {
     const mibs = ((Math.min(b.lines, data.lines) / data.lines) * data.bytes) / MiB / b.seconds
     const rows: Row[] = [
       ["data", `${FILES} files, ${fmtMiB(data.bytes)}, ${fmtInt(data.lines)} lines`],
+      ["nats", describeNatsMode(NATS)],
       [
         b.complete ? "time to all queryable" : "PARTIAL after",
         `${fmtSec(b.seconds)} from spawn (collector answering ${b.collectorReadySeconds === null ? "?" : fmtSec(b.collectorReadySeconds)}, first rows ${b.firstRowsSeconds === null ? "?" : fmtSec(b.firstRowsSeconds)})`,
