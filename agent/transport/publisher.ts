@@ -1,5 +1,6 @@
 import type { JetStreamClient } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/transport-node"
+import { abortableSleep } from "../../shared/abortable-sleep.ts"
 import type { SignedEnvelope } from "../../shared/protocol/envelope.ts"
 
 export type PublishRetryOptions = {
@@ -49,16 +50,4 @@ export async function publishWithRetry(
       await abortableSleep(Math.min(100 * 2 ** Math.min(attempt, 6), 5000), options.signal)
     }
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", done)
-      resolve()
-    }
-    signal.addEventListener("abort", done, { once: true })
-  })
 }

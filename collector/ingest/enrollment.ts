@@ -7,8 +7,15 @@ import { keyId, parsePublicKeyLine, publicKeyFromRaw } from "../../shared/protoc
 /** Enrolled agents: agent id -> key id -> public key. */
 export type Enrollment = Map<string, Map<string, KeyObject>>
 
-/** Reads a keys file (one `outpost-ed25519 <key> <agent>` line each) or a directory of `*.pub` files. */
-export function loadEnrollment(path: string): Enrollment {
+/** One enrolled key line. */
+export type EnrolledKey = { agent: string; publicKeyRaw: Uint8Array; keyId: string }
+
+/**
+ * Reads `enrolled_keys`: a file of `outpost-ed25519 <key> <agent>` lines or a directory of `*.pub` files.
+ * A bad line is an error naming file and line. One key belongs to one agent: it is also that agent's NATS login,
+ * so a key listed for two agents is refused.
+ */
+export function readEnrolledKeys(path: string): EnrolledKey[] {
   let files: string[]
   try {
     files = statSync(path).isDirectory()
@@ -21,26 +28,21 @@ export function loadEnrollment(path: string): Enrollment {
     throw new ConfigError(
       "enrollment_unreadable",
       `enrolled_keys: cannot read ${path}: ${(cause as Error).message}`,
-      {
-        cause,
-      },
+      { cause },
     )
   }
-  const enrollment: Enrollment = new Map()
-  // One key is one agent: it is also that agent's NATS login, so a key listed for two agents is refused.
+  const keys: EnrolledKey[] = []
   const owner = new Map<string, string>()
   for (const file of files) {
     readFileSync(file, "utf8")
       .split("\n")
       .forEach((line, index) => {
+        const where = `enrolled_keys: ${file}:${index + 1}`
         let parsed: ReturnType<typeof parsePublicKeyLine>
         try {
           parsed = parsePublicKeyLine(line)
         } catch (error) {
-          throw new ConfigError(
-            "enrollment_invalid",
-            `enrolled_keys: ${file}:${index + 1}: ${(error as Error).message}`,
-          )
+          throw new ConfigError("enrollment_invalid", `${where}: ${(error as Error).message}`)
         }
         if (!parsed) return
         const id = keyId(parsed.publicKeyRaw)
@@ -48,14 +50,23 @@ export function loadEnrollment(path: string): Enrollment {
         if (other !== undefined && other !== parsed.agent) {
           throw new ConfigError(
             "enrollment_invalid",
-            `enrolled_keys: ${file}:${index + 1}: key ${id} is already enrolled for agent '${other}'; one key belongs to one agent`,
+            `${where}: key ${id} is already enrolled for agent '${other}'; one key belongs to one agent`,
           )
         }
         owner.set(id, parsed.agent)
-        const keys = enrollment.get(parsed.agent) ?? new Map<string, KeyObject>()
-        keys.set(id, publicKeyFromRaw(parsed.publicKeyRaw))
-        enrollment.set(parsed.agent, keys)
+        keys.push({ ...parsed, keyId: id })
       })
+  }
+  return keys
+}
+
+/** The enrolled keys as verification needs them. */
+export function loadEnrollment(path: string): Enrollment {
+  const enrollment: Enrollment = new Map()
+  for (const k of readEnrolledKeys(path)) {
+    const keys = enrollment.get(k.agent) ?? new Map<string, KeyObject>()
+    keys.set(k.keyId, publicKeyFromRaw(k.publicKeyRaw))
+    enrollment.set(k.agent, keys)
   }
   return enrollment
 }

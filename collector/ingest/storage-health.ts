@@ -1,3 +1,4 @@
+import { abortableSleep } from "../../shared/abortable-sleep.ts"
 import { safeText } from "../../shared/log-text.ts"
 
 /**
@@ -76,14 +77,6 @@ export class StorageHealth {
   async backoff(signal: AbortSignal): Promise<void> {
     const ms = Math.min(FIRST_BACKOFF_MS * 2 ** this.attempts, MAX_BACKOFF_MS)
     this.attempts++
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        signal.removeEventListener("abort", done)
-        resolve()
-      }
-      signal.addEventListener("abort", done, { once: true })
-    })
+    await abortableSleep(ms, signal)
   }
 }
