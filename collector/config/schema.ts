@@ -65,7 +65,7 @@ export const CollectorConfigSchema = T.Object(
         ack_wait_s: T.Integer({ minimum: 1, maximum: 3600, default: 5 }),
         // Large by count (a DuckDB transaction costs ~15 ms whatever its size), bounded by bytes.
         batch_max_messages: T.Integer({ minimum: 1, maximum: 10_000, default: 1024 }),
-        batch_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 64 * 1024 * 1024 }),
+        batch_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
         batch_max_wait_ms: T.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
         pull_max_bytes: T.Integer({ minimum: 1024 * 1024, maximum: 1024 ** 3, default: 32 * 1024 * 1024 }),
       },
