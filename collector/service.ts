@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { ConfigError } from "../shared/errors.ts"
+import { checkCollectorConfig } from "./config/checks.ts"
 import type { CollectorConfig } from "./config/schema.ts"
 import { resolveHttpAccess } from "./http/access-config.ts"
 import { createHttpApp } from "./http/app.ts"
@@ -51,18 +51,7 @@ export async function startCollector(
   const duckdbPath = isAbsolute(config.duckdb_file)
     ? config.duckdb_file
     : join(config.data_dir, config.duckdb_file)
-  if (config.consumer.pull_max_bytes < config.max_envelope_bytes + 64 * 1024) {
-    throw new ConfigError(
-      "config_invalid",
-      `consumer.pull_max_bytes (${config.consumer.pull_max_bytes}) must exceed max_envelope_bytes (${config.max_envelope_bytes}) by at least 65536, or large envelopes could never be pulled`,
-    )
-  }
-  if (config.consumer.batch_max_messages > config.consumer.max_ack_pending) {
-    throw new ConfigError(
-      "config_invalid",
-      `consumer.batch_max_messages (${config.consumer.batch_max_messages}) must not exceed consumer.max_ack_pending (${config.consumer.max_ack_pending}): a batch can never hold more messages than are delivered unacknowledged`,
-    )
-  }
+  checkCollectorConfig(config)
   const writer = await DuckDbWriter.open(duckdbPath, {
     memoryLimitMb: config.duckdb_memory_limit_mb,
     // Older envelopes have left the stream (max_age), so they cannot be delivered again.

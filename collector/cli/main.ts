@@ -4,6 +4,7 @@ import { configForCommand, parseArgs, runCli } from "../../shared/cli.ts"
 import { loadConfigFile } from "../../shared/config/load.ts"
 import { ConfigError } from "../../shared/errors.ts"
 import { VERSION } from "../../shared/version.ts"
+import { checkCollectorConfig } from "../config/checks.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { startCollector } from "../service.ts"
 import { enrollKey } from "./enroll.ts"
@@ -65,8 +66,14 @@ await runCli(async () => {
     )
     return 0
   }
-  const config = configForCommand(command, args, CollectorConfigSchema, HELP)
+  if (command !== "run" && command !== "check-config") {
+    throw new ConfigError("cli", `unknown command '${command}'\n\n${HELP}`)
+  }
+  // Loaded as for "run" so that the cross-field checks run for both commands before "ok" is printed.
+  const config = configForCommand("run", args, CollectorConfigSchema, HELP)
   if (!config) return 0
+  checkCollectorConfig(config, args.flags.get("config"))
+  if (command === "check-config") return void console.log(`${args.flags.get("config")}: ok`)
   const collector = await startCollector(config, log)
   const stop = () => void collector.stop().then(() => process.exit(0))
   process.once("SIGTERM", stop)

@@ -8,7 +8,9 @@ const cli = join(import.meta.dir, "../cli/main.ts")
 async function checkConfig(name: string, text: string) {
   await using dir = tempDir()
   const path = join(dir.path, name)
-  writeFileSync(path, text)
+  // @KEYS@ stands for an enrolled_keys file that exists (check-config reads it)
+  writeFileSync(join(dir.path, "keys"), "# none yet\n")
+  writeFileSync(path, text.replaceAll("@KEYS@", join(dir.path, "keys")))
   const proc = Bun.spawnSync([process.execPath, cli, "check-config", "--config", path])
   return { code: proc.exitCode, stderr: proc.stderr.toString(), stdout: proc.stdout.toString() }
 }
@@ -17,13 +19,28 @@ describe("collector config validation", () => {
   test("a valid TOML config passes", async () => {
     const r = await checkConfig(
       "ok.toml",
-      'data_dir = "/tmp/x"\nenrolled_keys = "/tmp/keys"\n[stream]\nmax_age_s = 60\n',
+      'data_dir = "/tmp/x"\nenrolled_keys = "@KEYS@"\n[stream]\nmax_age_s = 60\n',
     )
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
   })
 
   test.each([
+    [
+      "a non-loopback HTTP host without a token",
+      'data_dir = "/d"\nenrolled_keys = "@KEYS@"\n[http]\nhost = "0.0.0.0"\n',
+      "http.token",
+    ],
+    [
+      "batches larger than what may be delivered unacked",
+      'data_dir = "/d"\nenrolled_keys = "@KEYS@"\n[consumer]\nbatch_max_messages = 500\nmax_ack_pending = 100\n',
+      "consumer.batch_max_messages: 500 must not exceed consumer.max_ack_pending (100)",
+    ],
+    [
+      "enrolled_keys missing",
+      'data_dir = "/d"\nenrolled_keys = "/nonexistent/keys"\n',
+      "enrolled_keys: cannot read",
+    ],
     ["unknown field", 'data_dir = "/d"\nenrolled_keys = "/k"\nbogus = 1\n', "bogus: unknown field"],
     ["missing field", 'data_dir = "/d"\n', "enrolled_keys: required field is missing"],
     [
