@@ -27,6 +27,7 @@ import { startCollector } from "../../collector/service.ts"
 import { parseConfig } from "../../shared/config/load.ts"
 import { formatPublicKeyLine, generateAgentKeyPair } from "../../shared/protocol/keys.ts"
 import { type Costs, type Figures, printSummary, runRows, summaryJson } from "./fairness-report.ts"
+import { counters, type Sample, transactionMs } from "./fairness-samples.ts"
 import {
   cpuSeconds,
   envelopeHeaders,
@@ -39,7 +40,6 @@ import { measureAcks, measureToIncoming, measureVerify } from "./ingest-costs.ts
 import {
   benchDir,
   collectorDefaults,
-  collectorMetrics,
   fmtInt,
   Options,
   onCleanup,
@@ -79,28 +79,7 @@ const SAMPLE_MS = 200
 const AGENT_A = "flood-a"
 const AGENT_B = "quiet-b"
 
-type Sample = { at: number; received: number; flushes: number; flushSeconds: number; cpu: number }
-
-async function counters(httpUrl: string): Promise<Sample> {
-  const m = await collectorMetrics(httpUrl)
-  return {
-    at: epochMs(),
-    received: m.get("outpost_collector_envelopes_received_total") ?? 0,
-    flushes: m.get("outpost_collector_flushes_total") ?? 0,
-    flushSeconds: m.get("outpost_collector_flush_seconds_total") ?? 0,
-    cpu: cpuSeconds(),
-  }
-}
-
 type Setup = { dir: string; pubPath: string; keyPath: string; b: TinyEnvelopes; probe: TinyEnvelopes }
-
-/** Average DuckDB transaction time (ms) while the received count went from `from` to `to`. */
-function transactionMs(samples: Sample[], from: number, to: number): number {
-  const a = samples.find((s) => s.received >= from)
-  const b = samples.find((s) => s.received >= to)
-  if (!a || !b || b.flushes <= a.flushes) return Number.NaN
-  return ((b.flushSeconds - a.flushSeconds) / (b.flushes - a.flushes)) * 1000
-}
 
 async function runOnce(setup: Setup, run: number, costs: Costs): Promise<Figures> {
   const runDir = join(setup.dir, `run-${run}`)

@@ -3,6 +3,7 @@ import { duckDbMessage, QueryError } from "./query-pool-error.ts"
 import { nativeThreads, untilAborted } from "./query-pool-native.ts"
 import { type CollectedRows, RowCollector } from "./query-pool-rows.ts"
 import { type CheckedStatement, checkStatement } from "./query-pool-statement.ts"
+import { QuerySlots } from "./query-slots.ts"
 
 /** How long close() waits for running queries to wind down after interrupting them. */
 const CLOSE_GRACE_MS = 2000
@@ -38,8 +39,6 @@ type Session = {
   idle: Promise<void>
 }
 
-type Waiter = { admit(): void; refuse(error: unknown): void }
-
 /**
  * Runs read-only ad-hoc queries on connections of their own, apart from the writer: each in a READ ONLY
  * transaction, interrupted after `timeoutMs` or when the client goes away, its result streamed and cut at
@@ -48,8 +47,7 @@ type Waiter = { admit(): void; refuse(error: unknown): void }
  */
 export class QueryPool {
   private readonly idle: DuckDBConnection[] = []
-  private readonly queue: Waiter[] = []
-  private running = 0
+  private readonly admission: QuerySlots
   /** queries past the check, executing in DuckDB or streaming their result */
   private executing = 0
   private closed = false
@@ -62,7 +60,9 @@ export class QueryPool {
     private readonly options: QueryPoolOptions,
     /** queries running at once */
     readonly slots: number,
-  ) {}
+  ) {
+    this.admission = new QuerySlots(slots, options.maxQueued, options.timeoutMs)
+  }
 
   /** Opens a pool on the writer's database (`writer.instance`) and checks that it can run a query. */
   static async open(instance: DuckDBInstance, options: QueryPoolOptions): Promise<QueryPool> {
@@ -80,7 +80,7 @@ export class QueryPool {
 
   /** Queries holding a slot (`running`, of which `executing` are past the check) and waiting now. */
   get load(): { running: number; executing: number; queued: number } {
-    return { running: this.running, executing: this.executing, queued: this.queue.length }
+    return { running: this.admission.running, executing: this.executing, queued: this.admission.queued }
   }
 
   /** Checks and runs one read-only statement; rejects with a QueryError. */
@@ -109,7 +109,7 @@ export class QueryPool {
     )
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
-      await this.admit(stop.signal)
+      await this.admission.admit(stop.signal)
       // From here this query holds a slot until its clean-up has finished.
       timer = setTimeout(() => abort(timeout), this.options.timeoutMs)
       let conn = this.idle.pop()
@@ -125,7 +125,7 @@ export class QueryPool {
                 (c) => c.closeSync(),
                 () => {},
               )
-              .finally(() => this.release()),
+              .finally(() => this.admission.release()),
           )
           throw error
         }
@@ -135,7 +135,7 @@ export class QueryPool {
         return await this.execute(session, sql, request.limit, stop.signal)
       } finally {
         // The answer does not wait for the rollback; the slot does.
-        this.track(this.cleanUp(session).finally(() => this.release()))
+        this.track(this.cleanUp(session).finally(() => this.admission.release()))
       }
     } finally {
       clearTimeout(timer)
@@ -154,8 +154,7 @@ export class QueryPool {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const waiter of this.queue.splice(0))
-      waiter.refuse(new QueryError("closed", "the collector is stopping"))
+    this.admission.refuseAll(new QueryError("closed", "the collector is stopping"))
     this.stopAll.abort()
     // A native call DuckDB cannot interrupt may keep its connection a while: stopping does not wait for it.
     const deadline = Date.now() + CLOSE_GRACE_MS
@@ -241,61 +240,6 @@ export class QueryPool {
     session.prepared?.destroySync()
     if (healthy && !this.closed) this.idle.push(session.conn)
     else session.conn.closeSync()
-  }
-
-  /** Takes a slot, waiting in the queue (at most `timeoutMs`) when all are busy. */
-  private admit(signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted()
-    if (this.running < this.slots) {
-      this.running++
-      return Promise.resolve()
-    }
-    if (this.queue.length >= this.options.maxQueued) {
-      return Promise.reject(
-        new QueryError(
-          "busy",
-          `${this.running} queries are running and ${this.queue.length} waiting (sql.max_concurrent, sql.max_queued); try again later`,
-        ),
-      )
-    }
-    return new Promise<void>((resolve, reject) => {
-      const leave = () => {
-        clearTimeout(timer)
-        signal.removeEventListener("abort", onAbort)
-        const at = this.queue.indexOf(waiter)
-        if (at >= 0) this.queue.splice(at, 1)
-      }
-      const waiter: Waiter = {
-        admit: () => {
-          leave()
-          resolve()
-        },
-        refuse: (error) => {
-          leave()
-          reject(error)
-        },
-      }
-      const onAbort = () => waiter.refuse(signal.reason)
-      const timer = setTimeout(
-        () =>
-          waiter.refuse(
-            new QueryError(
-              "busy",
-              `no query slot became free within sql.timeout_ms (${this.options.timeoutMs} ms)`,
-            ),
-          ),
-        this.options.timeoutMs,
-      )
-      signal.addEventListener("abort", onAbort, { once: true })
-      this.queue.push(waiter)
-    })
-  }
-
-  /** Hands the slot to the next waiting query, or frees it. */
-  private release(): void {
-    const next = this.queue.shift()
-    if (next) next.admit()
-    else this.running--
   }
 
   private track(cleanup: Promise<void>): void {
