@@ -2,53 +2,37 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { appendFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { watchCollectorStatus } from "../../agent/transport/collector-status.ts"
 import { parseConfig } from "../../shared/config/load.ts"
-import { HEADER, signEnvelope } from "../../shared/protocol/envelope.ts"
+import { HEADER } from "../../shared/protocol/envelope.ts"
+import { formatPublicKeyLine, keyId } from "../../shared/protocol/keys.ts"
 import {
-  formatPublicKeyLine,
-  generateAgentKeyPair,
-  keyId,
-  loadPrivateKey,
-} from "../../shared/protocol/keys.ts"
-import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
-import { type NatsServer, startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
+  logsEnvelope,
+  type NatsServer,
+  newTestKey,
+  publishEnvelope,
+  startNatsServer,
+  type TestKey,
+  tempDir,
+  waitFor,
+} from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { type RunningCollector, startCollector } from "../service.ts"
 
 setDefaultTimeout(60_000)
 
-const te = new TextEncoder()
-type Key = ReturnType<typeof loadPrivateKey>
-const newKey = (): Key => loadPrivateKey(generateAgentKeyPair().privateKeyPem)
+const newKey = newTestKey
 let seq = 1
 
 function envelope(
   agent: string,
-  key: Key,
+  key: TestKey,
   lines: string[],
   offset = 0,
   opts: { badSignature?: boolean } = {},
 ) {
-  const bytes = te.encode(lines.map((l) => `${l}\n`).join(""))
-  const body = encodeLogsBody(
-    [{ path: "/var/log/app.log", gen: `g-${agent}` }],
-    [{ f: 0, s: offset, e: offset + bytes.length }],
-    [{ f: 0, o: offset, n: bytes.length, raw: 1, at: Date.now() }],
-    [bytes],
-  )
-  const env = signEnvelope({
-    privateKey: key.privateKey,
-    keyId: keyId(key.publicKeyRaw),
-    agent,
-    host: "h",
-    kind: "logs",
-    seq: seq++,
-    count: lines.length,
-    sentAt: Date.now(),
-    body,
-  })
+  const env = logsEnvelope({ agent, key, seq: seq++, lines, offset })
   if (opts.badSignature) env.headers[HEADER.signature] = Buffer.alloc(64, 9).toString("base64")
   return env
 }
@@ -90,11 +74,7 @@ describe("quarantine: envelopes refused for a reason an operator can fix are kep
     }
     const nc: NatsConnection = await connect({ servers: nats.url })
     cleanup.push(() => nc.close())
-    const publish = async (env: ReturnType<typeof envelope>) => {
-      const h = natsHeaders()
-      for (const [k, v] of Object.entries(env.headers)) h.set(k, v)
-      await jetstream(nc).publish(env.subject, env.body, { headers: h, msgID: env.id })
-    }
+    const publish = (env: ReturnType<typeof envelope>) => publishEnvelope(jetstream(nc), env)
     const jsm = await jetstreamManager(nc)
     const quarantined = async () => {
       try {

@@ -2,17 +2,18 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, headers as natsHeaders } from "@nats-io/transport-node"
+import { connect } from "@nats-io/transport-node"
 import { parseConfig } from "../../shared/config/load.ts"
-import { signEnvelope } from "../../shared/protocol/envelope.ts"
+import { formatPublicKeyLine } from "../../shared/protocol/keys.ts"
 import {
-  formatPublicKeyLine,
-  generateAgentKeyPair,
-  keyId,
-  loadPrivateKey,
-} from "../../shared/protocol/keys.ts"
-import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
-import { startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
+  logsEnvelope,
+  newTestKey,
+  publishEnvelope,
+  queryNumber,
+  startNatsServer,
+  tempDir,
+  waitFor,
+} from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { startCollector } from "../service.ts"
 
@@ -27,31 +28,18 @@ function mountTmpfs(path: string, size: string): boolean {
   return r.exitCode === 0
 }
 
-const te = new TextEncoder()
-const key = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
+const key = newTestKey()
 
-function envelope(n: number, lines: number) {
-  const text = Array.from({ length: lines }, (_, i) => `envelope ${n} line ${i} ${"p".repeat(80)}\n`).join("")
-  const bytes = te.encode(text)
-  const offset = n * 1_000_000
-  const body = encodeLogsBody(
-    [{ path: "/var/log/app.log", gen: "g1" }],
-    [{ f: 0, s: offset, e: offset + bytes.length }],
-    [{ f: 0, o: offset, n: bytes.length, raw: 1, at: Date.now() }],
-    [bytes],
-  )
-  return signEnvelope({
-    privateKey: key.privateKey,
-    keyId: keyId(key.publicKeyRaw),
+/** Envelope `n`: `lines` lines of about 100 bytes at offset n * 1,000,000 of one file. */
+const envelope = (n: number, lines: number) =>
+  logsEnvelope({
     agent: "edge-1",
-    host: "h",
-    kind: "logs",
+    key,
     seq: 1000 + n,
-    count: lines,
-    sentAt: Date.now(),
-    body,
+    offset: n * 1_000_000,
+    gen: "g1",
+    lines: Array.from({ length: lines }, (_, i) => `envelope ${n} line ${i} ${"p".repeat(80)}`),
   })
-}
 
 describe("a database that cannot write", () => {
   const dir = tempDir()
@@ -85,19 +73,9 @@ describe("a database that cannot write", () => {
       try {
         const nc = await connect({ servers: nats.url })
         const js = jetstream(nc)
-        const publish = async (n: number) => {
-          const env = envelope(n, 200)
-          const h = natsHeaders()
-          for (const [k, v] of Object.entries(env.headers)) h.set(k, v)
-          await js.publish(env.subject, env.body, { headers: h, msgID: env.id })
-        }
+        const publish = (n: number) => publishEnvelope(js, envelope(n, 200))
         await publish(0)
-        const count = async () => {
-          const res = await fetch(
-            `${collector.httpUrl}/sql?q=${encodeURIComponent("SELECT count(*) AS n FROM logs")}`,
-          )
-          return Number(((await res.json()) as { rows: Array<{ n: number }> }).rows[0]?.n)
-        }
+        const count = () => queryNumber(collector.httpUrl, "SELECT count(*) AS n FROM logs")
         await waitFor("first envelope written", async () => (await count()) === 200)
         // Leave about 64 KiB free, then send 60 envelopes (about 2.5 MB of lines).
         const fs = statfsSync(mount)
@@ -125,10 +103,9 @@ describe("a database that cannot write", () => {
         rmSync(join(mount, "filler"))
         await waitFor("every line after space returned", async () => (await count()) === 61 * 200, 60_000)
         expect((await fetch(`${collector.httpUrl}/health`)).status).toBe(200)
-        const distinct = await fetch(
-          `${collector.httpUrl}/sql?q=${encodeURIComponent('SELECT count(DISTINCT "offset") AS n FROM logs')}`,
+        expect(await queryNumber(collector.httpUrl, 'SELECT count(DISTINCT "offset") AS n FROM logs')).toBe(
+          61 * 200,
         )
-        expect(((await distinct.json()) as { rows: Array<{ n: number }> }).rows[0]?.n).toBe(61 * 200)
         await nc.close()
       } finally {
         await collector.stop()

@@ -2,47 +2,29 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, headers as natsHeaders } from "@nats-io/transport-node"
+import { connect } from "@nats-io/transport-node"
 import { parseConfig } from "../../shared/config/load.ts"
-import { signEnvelope } from "../../shared/protocol/envelope.ts"
+import { formatPublicKeyLine } from "../../shared/protocol/keys.ts"
 import {
-  formatPublicKeyLine,
-  generateAgentKeyPair,
-  keyId,
-  loadPrivateKey,
-} from "../../shared/protocol/keys.ts"
-import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
-import { queryNumber, startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
+  logsEnvelope,
+  newTestKey,
+  publishEnvelope,
+  queryNumber,
+  startNatsServer,
+  tempDir,
+  waitFor,
+} from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { startCollector } from "../service.ts"
 
 setDefaultTimeout(60_000)
 
-const key = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
-const te = new TextEncoder()
+const key = newTestKey()
 let seq = 1
 
-function envelope(line: string) {
-  const bytes = te.encode(`${line}\n`)
-  const o = seq * 1000
-  const body = encodeLogsBody(
-    [{ path: "/var/log/app.log", gen: "g1" }],
-    [{ f: 0, s: o, e: o + bytes.length }],
-    [{ f: 0, o, n: bytes.length, raw: 1, at: Date.now() }],
-    [bytes],
-  )
-  return signEnvelope({
-    privateKey: key.privateKey,
-    keyId: keyId(key.publicKeyRaw),
-    agent: "edge-1",
-    host: "h",
-    kind: "logs",
-    seq: seq++,
-    count: 1,
-    sentAt: Date.now(),
-    body,
-  })
-}
+/** One line, each envelope at its own offset. */
+const envelope = (line: string) =>
+  logsEnvelope({ agent: "edge-1", key, seq, offset: seq++ * 1000, gen: "g1", lines: [line] })
 
 describe("stream and consumer deleted under the collector", () => {
   test("each is detected, recreated from the config, logged and counted, and ingestion goes on", async () => {
@@ -69,12 +51,7 @@ describe("stream and consumer deleted under the collector", () => {
     try {
       const js = jetstream(nc)
       const jsm = await jetstreamManager(nc)
-      const publish = async (line: string) => {
-        const env = envelope(line)
-        const h = natsHeaders()
-        for (const [k, v] of Object.entries(env.headers)) h.set(k, v)
-        await js.publish(env.subject, env.body, { headers: h, msgID: env.id })
-      }
+      const publish = (line: string) => publishEnvelope(js, envelope(line))
       const rows = () => queryNumber(collector.httpUrl, "SELECT count(*) AS n FROM logs")
       const metric = async (what: string) => {
         const text = await (await fetch(`${collector.httpUrl}/metrics`)).text()

@@ -2,18 +2,14 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, headers as natsHeaders } from "@nats-io/transport-node"
-import { signEnvelope } from "../../shared/protocol/envelope.ts"
-import {
-  formatPublicKeyLine,
-  generateAgentKeyPair,
-  keyId,
-  loadPrivateKey,
-} from "../../shared/protocol/keys.ts"
-import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
+import { connect } from "@nats-io/transport-node"
+import { formatPublicKeyLine } from "../../shared/protocol/keys.ts"
 import {
   collectorCommand,
   freePort,
+  logsEnvelope,
+  newTestKey,
+  publishEnvelope,
   queryNumber,
   spawnLogged,
   startNatsServer,
@@ -24,29 +20,9 @@ import {
 
 setDefaultTimeout(90_000)
 
-const key = loadPrivateKey(generateAgentKeyPair().privateKeyPem)
-const te = new TextEncoder()
-
-function envelope(n: number) {
-  const bytes = te.encode(`held line ${n}\n`)
-  const body = encodeLogsBody(
-    [{ path: "/var/log/app.log", gen: "g1" }],
-    [{ f: 0, s: n * 100, e: n * 100 + bytes.length }],
-    [{ f: 0, o: n * 100, n: bytes.length, raw: 1, at: Date.now() }],
-    [bytes],
-  )
-  return signEnvelope({
-    privateKey: key.privateKey,
-    keyId: keyId(key.publicKeyRaw),
-    agent: "edge-1",
-    host: "h",
-    kind: "logs",
-    seq: 5000 + n,
-    count: 1,
-    sentAt: Date.now(),
-    body,
-  })
-}
+const key = newTestKey()
+const envelope = (n: number) =>
+  logsEnvelope({ agent: "edge-1", key, seq: 5000 + n, offset: n * 100, gen: "g1", lines: [`held line ${n}`] })
 
 describe("collector crash", () => {
   test("kill -9 while it holds delivered, unacked messages: on the default config every row is there within 10 s of the restart", async () => {
@@ -76,12 +52,7 @@ describe("collector crash", () => {
     const jsm = await jetstreamManager(nc)
     // Frozen, the collector cannot ack; its open pull request still takes the messages (delivered, ack pending).
     first.proc.kill("SIGSTOP")
-    for (let n = 0; n < 40; n++) {
-      const env = envelope(n)
-      const h = natsHeaders()
-      for (const [k, v] of Object.entries(env.headers)) h.set(k, v)
-      await js.publish(env.subject, env.body, { headers: h, msgID: env.id })
-    }
+    for (let n = 0; n < 40; n++) await publishEnvelope(js, envelope(n))
     await waitFor("messages delivered to the frozen collector", async () => {
       return (await jsm.consumers.info("OUTPOST", "collector")).num_ack_pending === 40
     })

@@ -1,3 +1,10 @@
+export {
+  type LogsEnvelopeOptions,
+  logsEnvelope,
+  newTestKey,
+  publishEnvelope,
+  type TestKey,
+} from "./envelopes.ts"
 export { LogWriter } from "./log-writer.ts"
 export { type NatsServer, startNatsServer } from "./nats-server.ts"
 export { createPipeline, type Pipeline } from "./pipeline.ts"
