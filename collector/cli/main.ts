@@ -23,8 +23,10 @@ Usage:
                                                            delete quarantined envelopes for good
   outpost-collector --help | --version
 
-Without [nats].url in the config the collector starts a local nats-server (store under data_dir/nats).
-HTTP: /health, /status, /metrics (Prometheus), /sql?q=SELECT... (read-only). See README.md.
+Without [nats].url in the config the collector starts a local nats-server (store under data_dir/nats) that
+lets in only the collector and enrolled agent keys, each agent publishing to its own subjects only.
+HTTP: /health, /status, /metrics (Prometheus), /sql?q=SELECT... (read-only). With [http] token, all but
+/health need 'Authorization: Bearer <token>'; without one, HTTP listens on loopback only. See README.md.
 Envelopes refused for a reason an operator can fix (agent or key not enrolled, over max_envelope_bytes, not
 writable) wait in the quarantine stream and are ingested once enrolled or after a restart with a raised limit.
 Signals: SIGTERM/SIGINT finish the batch in hand, commit, ack, close DuckDB and exit 0;

@@ -6,17 +6,18 @@ import type { CollectorConfig } from "../config/schema.ts"
 import { Quarantine } from "../ingest/quarantine.ts"
 import { COLLECTOR_USER } from "../nats/auth-config.ts"
 import { collectorConnectOptions } from "../nats/connect.ts"
-import type { LocalNatsServer } from "../nats/local-server.ts"
+import { type LocalNatsServer, localServerUrl } from "../nats/local-server.ts"
 import { collectorPassword } from "../nats/password.ts"
 
 export type QuarantineFilter = { agent?: string; reason?: string; all?: boolean }
 
 /** The running collector's local nats-server as a client sees it (URL and the collector's own login). */
 function localServerLogin(config: CollectorConfig): LocalNatsServer {
-  const h = config.nats.local_host
-  const host = h === "0.0.0.0" ? "127.0.0.1" : h === "::" ? "::1" : h
-  const scheme = config.nats.local_tls ? "tls" : "nats"
-  const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${config.nats.local_port}`
+  const url = localServerUrl(
+    config.nats.local_host,
+    config.nats.local_port,
+    config.nats.local_tls !== undefined,
+  )
   const password = collectorPassword(join(config.data_dir, "nats"))
   return { url, user: COLLECTOR_USER, password } as unknown as LocalNatsServer
 }

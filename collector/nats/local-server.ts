@@ -95,8 +95,7 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
   let crashesInARow = 0
   let wake: (() => void) | undefined
   let restarting: Promise<void> | undefined
-  const clientHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host === "::" ? "::1" : options.host
-  const url = `${options.tls ? "tls" : "nats"}://${clientHost.includes(":") ? `[${clientHost}]` : clientHost}:${options.port}`
+  const url = localServerUrl(options.host, options.port, options.tls !== undefined)
 
   const supervise = (server: ServerProcess) => {
     void server.exited.then((exit) => {
@@ -203,4 +202,10 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
       clearTimeout(timer)
     },
   }
+}
+
+/** How a client on this host reaches a local server listening on `host:port` (a wildcard bind means loopback). */
+export function localServerUrl(host: string, port: number, tls: boolean): string {
+  const client = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host
+  return `${tls ? "tls" : "nats"}://${client.includes(":") ? `[${client}]` : client}:${port}`
 }
