@@ -6,6 +6,7 @@
  */
 import { appendFileSync, mkdirSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { DuckDBInstance } from "@duckdb/node-api"
 import { keygen } from "../agent/cli/keygen.ts"
 import { parseArgs } from "../shared/cli.ts"
 import { freePort, waitFor } from "../test/harness/ports.ts"
@@ -97,17 +98,28 @@ async function stop(code: number) {
   stopping = true
   clearInterval(writer)
   await agent.stop()
-  const rows = await fetch(`${http}/sql?q=${encodeURIComponent("SELECT count(*) AS n FROM logs")}`)
-    .then((r) => r.json() as Promise<{ rows: Array<{ n: number }> }>)
-    .then((b) => b.rows[0]?.n)
-    .catch(() => "?")
   await collector.stop()
-  console.log(`\ndemo stopped: ${rows} log lines in ${join(dir, "collector/outpost.duckdb")}`)
+  // Counted in the file once the collector has written everything it received and closed it.
+  const dbPath = join(dir, "collector/outpost.duckdb")
+  const rows = await countLogRows(dbPath).catch((error) => `? (${(error as Error).message})`)
+  console.log(`\ndemo stopped: ${rows} log lines in ${dbPath}`)
   process.exit(code)
 }
 process.on("SIGINT", () => void stop(0))
 process.on("SIGTERM", () => void stop(0))
 if (seconds > 0) setTimeout(() => void stop(0), seconds * 1000)
+
+async function countLogRows(path: string): Promise<number> {
+  const db = await DuckDBInstance.create(path, { access_mode: "READ_ONLY" })
+  try {
+    const conn = await db.connect()
+    const rows = (await conn.runAndReadAll("SELECT count(*) FROM logs")).getRows()
+    conn.closeSync()
+    return Number(rows[0]?.[0])
+  } finally {
+    db.closeSync()
+  }
+}
 
 /** The preferred port when it is free, else any free port. */
 async function portOr(preferred: number): Promise<number> {

@@ -6,4 +6,4 @@ bash scripts/ensure-deps.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "== typecheck"; tsc --noEmit -p .
 echo "== lint";      biome check .
-echo "== tests";     bun test --timeout 60000 "$@"
+echo "== tests";     bun test --timeout 10000 "$@"

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
 import { parseConfig } from "../../shared/config/load.ts"
 import { HEADER, type SignedEnvelope, signEnvelope } from "../../shared/protocol/envelope.ts"
@@ -71,6 +71,7 @@ describe("collector ingest against real nats-server and DuckDB", () => {
   let dir: { path: string; [Symbol.asyncDispose](): Promise<void> }
   let collector: RunningCollector
   let nc: NatsConnection
+  let jsm: JetStreamManager
   const collectorLog: string[] = []
 
   const publish = async (env: SignedEnvelope, mutate: (h: Record<string, string>) => void = () => {}) => {
@@ -85,6 +86,11 @@ describe("collector ingest against real nats-server and DuckDB", () => {
     return ((await res.json()) as { rows: Record<string, unknown>[] }).rows
   }
   const count = async (q: string) => Number((await sql(q))[0]?.n ?? -1)
+  /** Every message delivered so far is settled: nothing waits for delivery, none for an ack. */
+  const drained = async () => {
+    const info = await jsm.consumers.info("OUTPOST", "collector")
+    return info.num_pending === 0 && info.num_ack_pending === 0
+  }
 
   beforeAll(async () => {
     nats = await startNatsServer()
@@ -107,6 +113,7 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       if (process.env.OUTPOST_TEST_LOG) console.log(m)
     })
     nc = await connect({ servers: nats.url })
+    jsm = await jetstreamManager(nc)
   })
   afterAll(async () => {
     await nc?.close()
@@ -200,19 +207,30 @@ describe("collector ingest against real nats-server and DuckDB", () => {
     expect(Number(row?.size)).toBe(env.body.length)
   })
 
-  test("a message without any headers is rejected as malformed and terminated", async () => {
-    await jetstream(nc).publish("outpost.logs.edge-1", te.encode("garbage"))
-    await waitFor(
-      "two malformed",
-      async () =>
-        (await count("SELECT count(*) AS n FROM processing_errors WHERE reason = 'malformed'")) === 2,
-    )
-    await waitFor("nothing pending", async () => {
-      const status = (await (await fetch(`${collector.httpUrl}/status`)).json()) as {
-        consumer: { pending: number; ackPending: number }
-      }
-      return status.consumer.pending === 0 && status.consumer.ackPending === 0
+  test("a rejected envelope is terminated: once the consumer is drained it is recorded exactly once", async () => {
+    const ack = await publish(logsEnvelope(["forged"]), (h) => {
+      h[HEADER.signature] = Buffer.alloc(64, 3).toString("base64")
     })
+    const recorded = () => sql(`SELECT reason FROM processing_errors WHERE stream_seq = ${ack.seq}`)
+    // A nak'd rejection would come back again and again: the consumer would not drain, rows would pile up.
+    await waitFor(
+      "the rejection recorded and the consumer drained",
+      async () => (await recorded()).length > 0 && (await drained()),
+    )
+    expect(await recorded()).toEqual([{ reason: "signature" }])
+  })
+
+  test("a message without any headers is rejected as malformed and terminated", async () => {
+    const ack = await jetstream(nc).publish("outpost.logs.edge-1", te.encode("garbage"))
+    const recorded = () =>
+      sql(`SELECT reason, message, agent, size FROM processing_errors WHERE stream_seq = ${ack.seq}`)
+    await waitFor(
+      "the rejection recorded and the consumer drained",
+      async () => (await recorded()).length > 0 && (await drained()),
+    )
+    expect(await recorded()).toEqual([
+      { reason: "malformed", message: "missing header Outpost-Version", agent: null, size: 7 },
+    ])
   })
 
   test("junk with huge headers: each stored row and log line stays small; control characters are escaped", async () => {

@@ -163,7 +163,10 @@ async function toQuarantine(
   try {
     if (await c.quarantine.put(d, reason)) {
       c.metrics.envelopesQuarantined(1, { reason })
-      c.logReject(reason, `${message} (quarantined; enroll the key or raise the limit and it is ingested)`)
+      c.logReject(
+        reason,
+        `${message} (quarantined: ${QUARANTINE_ADVICE[reason] ?? "it is replayed on the next start"})`,
+      )
     } else {
       c.metrics.quarantineRefused(1, { reason })
       c.logReject(
@@ -210,6 +213,14 @@ async function unwritable(c: BatchContext, d: Delivery, verdict: Verdict, error:
   }
   await toQuarantine(c, d, "unwritable", record.message)
   await c.nc.flush().catch(() => {})
+}
+
+/** What brings a quarantined envelope back, by reason (`outpost-collector quarantine discard` drops it instead). */
+const QUARANTINE_ADVICE: Partial<Record<RejectedEnvelope["reason"], string>> = {
+  unknown_agent: "enroll the agent's key and it is ingested",
+  unknown_key: "enroll the agent's new key and it is ingested",
+  oversized: "raise max_envelope_bytes and restart, and it is ingested",
+  unwritable: "it is tried again on the next start or enrollment change",
 }
 
 /** A rejection as stored: capped, escaped headers and message; a note on what happens to the envelope. */

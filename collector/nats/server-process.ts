@@ -103,6 +103,7 @@ export function describeExit(exit: ProcessExit): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`
 }
 
-function setprivPath(): string | undefined {
+/** util-linux setpriv, which can give a child a parent-death signal; undefined where it is missing. */
+export function setprivPath(): string | undefined {
   return Bun.which("setpriv") ?? ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
 }

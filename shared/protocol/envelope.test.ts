@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test"
+import { createPrivateKey } from "node:crypto"
 import nacl from "tweetnacl"
 import { EnvelopeError } from "../errors.ts"
 import {
   canonicalString,
+  encodeLogsBody,
   generateAgentKeyPair,
   HEADER,
   keyId,
@@ -120,6 +122,11 @@ describe("envelope signing", () => {
       "malformed",
     ],
     [
+      "version 0",
+      (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.version]: "0" } }),
+      "unsupported_version",
+    ],
+    [
       "future version",
       (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.version]: "9" } }),
       "unsupported_version",
@@ -159,5 +166,99 @@ describe("envelope signing", () => {
     expect(
       reasonOf(() => verifyEnvelope(receive(env), env.body, publicKeyFromRaw(otherKey.publicKeyRaw))),
     ).toBe("signature")
+  })
+})
+
+describe("Outpost-Sent-At range", () => {
+  // The documented bound, spelled out here so that a changed constant in envelope.ts fails these tests.
+  const lastSentAt = Date.parse("9999-12-31T23:59:59.999Z")
+  const parseError = (env: SignedEnvelope): EnvelopeError | undefined => {
+    try {
+      receive(env)
+      return undefined
+    } catch (error) {
+      if (error instanceof EnvelopeError) return error
+      throw error
+    }
+  }
+
+  test("the bound itself (9999-12-31T23:59:59.999Z) parses", () => {
+    expect(lastSentAt).toBe(253402300799999)
+    expect(receive(make({ sentAt: lastSentAt })).sentAt).toBe(lastSentAt)
+  })
+
+  test.each([
+    ["one ms past the bound", lastSentAt + 1],
+    ["far past it, still an exact integer (9.0e15 ms)", 9_000_000_000_000_000],
+  ])("%s is malformed at parse time, naming the header and its bound", (_name, sentAt) => {
+    // Correctly signed: only the range check can refuse it.
+    const error = parseError(make({ sentAt }))
+    expect(error?.code).toBe("malformed")
+    expect(error?.message).toContain(HEADER.sentAt)
+    expect(error?.message).toContain(String(lastSentAt))
+  })
+
+  test("past 2^53 - 1 (where DuckDB's TIMESTAMP also ends) is malformed: integers must stay exact", () => {
+    const error = parseError(make({ sentAt: 9_300_000_000_000_000 }))
+    expect(error?.code).toBe("malformed")
+    expect(error?.message).toContain(`${HEADER.sentAt} must be an unsigned integer up to 2^53 - 1`)
+  })
+})
+
+describe("the canonical string and signature of PROTOCOL.md's worked example", () => {
+  // RFC 8032 test 1 key, wrapped as PKCS#8 DER (fixed prefix, then the 32-byte seed).
+  const seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+  const rfcKey = createPrivateKey({
+    key: Buffer.from(`302e020100300506032b657004220420${seed}`, "hex"),
+    format: "der",
+    type: "pkcs8",
+  })
+  const te = new TextEncoder()
+  const workedBody = () => {
+    const raw = te.encode("GET / 200\nGET /a 404\n")
+    const line = te.encode("ERROR disk full")
+    return encodeLogsBody(
+      [{ path: "/var/log/app.log", gen: "7f3a9c01" }],
+      [{ f: 0, s: 1024, e: 1061 }],
+      [
+        { f: 0, o: 1024, n: raw.length, raw: 1, at: 1_700_000_000_000 },
+        { f: 0, o: 1045, n: line.length, r: "errors", at: 1_700_000_000_000 },
+      ],
+      [raw, line],
+    )
+  }
+
+  // Every signed field is in the expected string: one dropped from (or reordered in) canonicalString fails here,
+  // even those a tampering test cannot isolate (version is fixed by parsing; kind and agent are also in the subject).
+  test("signing gives the documented string and signature, and parsing the headers rebuilds that string", () => {
+    const env = signEnvelope({
+      privateKey: rfcKey,
+      keyId: "21fe31dfa154a261",
+      agent: "edge-1",
+      host: "web-01",
+      kind: "logs",
+      seq: 1_700_000_000_000_000,
+      count: 3,
+      sentAt: 1_700_000_000_123,
+      body: workedBody(),
+    })
+    const expected = [
+      "outpost-envelope-v1",
+      "edge-1",
+      "web-01",
+      "21fe31dfa154a261",
+      "logs",
+      "outpost.logs.edge-1",
+      "1700000000000000",
+      "3",
+      "1700000000123",
+      "978ad4ef28c7fad57d0a56aeabe908c68719bcc12156334905289062a73da551",
+    ].join("\n")
+    expect(env.body.length).toBe(255)
+    expect(canonicalString(receive(env))).toBe(expected)
+    expect(env.headers[HEADER.signature]).toBe(
+      "Wmuyf4gG+W3MKqhGvFJ8eBNqCj6QCy5sQbRy5RSEB19fk+ELqrK9/CWSyimjEtSsCVD1OE8X7eMaYiux3b+EAw==",
+    )
+    expect(env.id).toBe("edge-1.1700000000000000.978ad4ef28c7fad5")
   })
 })

@@ -129,6 +129,9 @@ export type ReceivedEnvelope = EnvelopeMeta & { id: string; signature: Uint8Arra
 
 const UINT = /^(0|[1-9][0-9]{0,15})$/
 
+/** Latest `Outpost-Sent-At` accepted: 9999-12-31T23:59:59.999Z in ms since the epoch (see docs/PROTOCOL.md). */
+export const MAX_SENT_AT_MS = 253402300799999
+
 /** Parses and checks the headers of a received message; throws EnvelopeError naming the first problem. */
 export function parseEnvelopeHeaders(
   get: (name: string) => string | undefined,
@@ -141,8 +144,12 @@ export function parseEnvelopeHeaders(
   }
   const uint = (name: string): number => {
     const value = field(name)
-    if (!UINT.test(value))
-      throw new EnvelopeError("malformed", `header ${name} must be an unsigned integer, got '${value}'`)
+    // 16 digits may exceed 2^53 - 1, where numbers stop being exact (docs/PROTOCOL.md bounds every integer there).
+    if (!UINT.test(value) || !Number.isSafeInteger(Number(value)))
+      throw new EnvelopeError(
+        "malformed",
+        `header ${name} must be an unsigned integer up to 2^53 - 1, got '${value}'`,
+      )
     return Number(value)
   }
   const version = uint(HEADER.version)
@@ -183,7 +190,7 @@ export function parseEnvelopeHeaders(
     kind,
     seq,
     count: boundedCount(uint(HEADER.count)),
-    sentAt: uint(HEADER.sentAt),
+    sentAt: boundedSentAt(uint(HEADER.sentAt)),
     subject,
     bodySha256,
     signature: new Uint8Array(signature),
@@ -211,4 +218,18 @@ function boundedCount(count: number): number {
   if (count > 2 ** 31 - 1)
     throw new EnvelopeError("malformed", `header ${HEADER.count} is too large (${count})`)
   return count
+}
+
+/**
+ * Past about 9.2e15 ms a time overflows DuckDB's TIMESTAMP and every write of the envelope would fail (until it
+ * is quarantined as unwritable); a later time cannot be genuine, so it is refused at parse time.
+ */
+function boundedSentAt(sentAt: number): number {
+  if (sentAt > MAX_SENT_AT_MS) {
+    throw new EnvelopeError(
+      "malformed",
+      `header ${HEADER.sentAt} must be at most ${MAX_SENT_AT_MS} (9999-12-31T23:59:59.999Z), got ${sentAt}`,
+    )
+  }
+  return sentAt
 }

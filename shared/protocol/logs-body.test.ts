@@ -114,3 +114,47 @@ describe("logs body", () => {
     expect(failure(body)?.code).toBe("bad_body")
   })
 })
+
+describe("logs body bounds must be unsigned integers", () => {
+  const x = te.encode("x")
+  const span = (s: number, e: number) => encodeLogsBody([file], [{ f: 0, s, e }], [], [])
+  // One part breaks the rule; a second one makes the sizes add up to the payload, so only that rule can refuse it.
+  const parts = (bad: Partial<LogPart>, payload: Uint8Array = x) =>
+    encodeLogsBody([file], [], [{ f: 0, o: 0, n: 1, at: 1, ...bad }], [payload])
+  const twoParts = (n1: number, n2: number, payload: Uint8Array) =>
+    encodeLogsBody(
+      [file],
+      [],
+      [
+        { f: 0, o: 0, n: n1, at: 1 },
+        { f: 0, o: 10, n: n2, at: 1 },
+      ],
+      [payload],
+    )
+  const spanRule = "span bounds must be unsigned integers with s <= e"
+  const partRule = "part offsets, sizes and times must be unsigned integers"
+
+  test("a span with s = e and a part at offset 0 with time 0 decode", () => {
+    expect(failure(span(5, 5))).toBeUndefined()
+    expect(failure(parts({ o: 0, at: 0 }))).toBeUndefined()
+  })
+
+  test.each([
+    ["a span with s > e", () => span(6, 5), spanRule],
+    ["a span with a negative start", () => span(-1, 5), spanRule],
+    ["a span with both bounds negative", () => span(-3, -2), spanRule],
+    ["a span with a fractional start", () => span(1.5, 5), spanRule],
+    ["a span with a fractional end", () => span(1, 4.5), spanRule],
+    ["a span bound past 2^53", () => span(0, 2 ** 53), spanRule],
+    ["a part at a negative offset", () => parts({ o: -1 }), partRule],
+    ["a part at a fractional offset", () => parts({ o: 1.5 }), partRule],
+    ["a part with a negative size", () => twoParts(-1, 2, x), partRule],
+    ["a part with a fractional size", () => twoParts(0.5, 0.5, x), partRule],
+    ["a part with a negative time", () => parts({ at: -1 }), partRule],
+    ["a part with a fractional time", () => parts({ at: 1.5 }), partRule],
+  ])("%s is bad_body", (_name, make, message) => {
+    const error = failure(make())
+    expect(error?.code).toBe("bad_body")
+    expect(error?.message).toContain(message)
+  })
+})

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
+import { setprivPath } from "../../collector/nats/server-process.ts"
 import { natsServerPath } from "../../shared/nats-server-path.ts"
 import { freePort, waitFor } from "./ports.ts"
 
@@ -23,8 +24,11 @@ export async function startNatsServer(options: { storeDir?: string } = {}): Prom
   let proc: Subprocess | undefined
 
   const start = async () => {
+    // With a parent-death signal: a test process that exits early (--bail, a crash) takes its servers with it.
+    const setpriv = setprivPath()
     proc = Bun.spawn(
       [
+        ...(setpriv ? [setpriv, "--pdeathsig", "SIGTERM", "--"] : []),
         natsServerPath(),
         "-js",
         "-a",

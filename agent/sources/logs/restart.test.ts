@@ -100,4 +100,79 @@ describe("restart", () => {
     )
     await second.stop()
   })
+
+  // read_chunk_bytes 4096: the first read ends at byte 4096, inside the long line or exactly at its newline
+  test.each([
+    ["several chunks before its newline", 10_000],
+    ["exactly at its newline", 4096 - 3],
+  ])(
+    "a long line cut at max_line_bytes before the stop, the cut %s: on resume its rest is skipped exactly",
+    async (_where, longBytes) => {
+      await using s = sandbox()
+      const log = s.file("app.log")
+      writeFileSync(log, `a1\n${"L".repeat(longBytes)}\nafter\n`)
+      const config = { paths: [log], max_line_bytes: 100 }
+      const first = s.start(config, { autoAck: false })
+      await waitFor("the first chunk", () => first.chunks.length >= 1)
+      expect(first.chunks[0]).toMatchObject({ startOffset: 0, endOffset: 4096 })
+      expect(first.lines((c) => c === first.chunks[0])).toEqual(["a1", "L".repeat(100)])
+      first.chunks[0]?.ack() // the rest (the skip over the long line, "after") is never acknowledged
+      await first.stop()
+      expect(s.rows()[0]?.position).toBe(4096)
+
+      const second = s.start(config)
+      await waitFor("after", () => second.lines().includes("after"))
+      appendFileSync(log, "more\n")
+      await waitFor("more", () => second.lines().includes("more"))
+      expect(second.lines()).toEqual(["after", "more"])
+      expect(second.chunks.flatMap((c) => c.parts)[0]?.offset).toBe(3 + longBytes + 1)
+      const gen = first.chunks[0]?.file.gen ?? "none"
+      expect(new Set(second.chunks.map((c) => c.file.gen))).toEqual(new Set([gen])) // resumed, not a new generation
+    },
+  )
+})
+
+describe("a glob that also matches rotated names, across restarts", () => {
+  test.each([
+    ["while the agent runs", true],
+    ["while the agent is down", false],
+  ])("a file renamed %s is never read again after a restart", async (_when, running) => {
+    await using s = sandbox()
+    const log = s.file("app.log")
+    const config = { paths: [s.file("app.log*")] }
+    writeFileSync(log, "a1\na2\n")
+    const runs = [s.start(config)]
+    const delivered = () => runs.flatMap((r) => r.lines())
+    const restart = async () => {
+      await runs.at(-1)?.stop()
+      const run = s.start(config)
+      runs.push(run)
+      return run
+    }
+    const rotate = () => {
+      renameSync(log, s.file("app.log.1"))
+      appendFileSync(s.file("app.log.1"), "a3\n") // the writer still has it open
+      writeFileSync(log, "b1\n")
+    }
+    await waitFor("a1, a2", () => delivered().length === 2)
+    if (running) rotate()
+    else {
+      await runs[0]?.stop()
+      rotate()
+      runs.push(s.start(config)) // finds the generation under its new name and drains it
+    }
+    await waitFor("a3, b1", () => delivered().length === 4)
+    await waitFor("the renamed generation done", () => s.rows()[0]?.status === "done")
+
+    const last = await restart()
+    appendFileSync(log, "b2\n")
+    await waitFor("b2", () => last.lines().includes("b2"))
+    await last.afterScans(3) // full read rounds after start-up, which had the renamed file among its matches
+    expect(last.lines()).toEqual(["b2"])
+    expect(delivered()).toEqual(["a1", "a2", "a3", "b1", "b2"])
+    expect(s.rows().map((r) => [r.path, r.status])).toEqual([
+      [log, "done"],
+      [log, "active"],
+    ])
+  })
 })

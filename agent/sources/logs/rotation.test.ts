@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test"
 import { appendFileSync, copyFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs"
 import { waitFor } from "../../../test/harness/index.ts"
-import { chunkLines, openDeletedFiles, sandbox, type TestRun } from "./test-support.ts"
+import { chunkLines, holdsOpen, openDeletedFiles, sandbox, type TestRun } from "./test-support.ts"
+
+const text = (lines: string[]) => lines.map((l) => `${l}\n`).join("")
 
 /** Lines per generation, generations in order of first appearance. */
 function byGeneration(run: TestRun): string[][] {
@@ -82,6 +84,55 @@ describe("rotation and truncation", () => {
     expect(byGeneration(run)).toEqual([["one"], ["rewritten from the start"]])
   })
 
+  test("a file truncated below the read position and rewritten alike is read as a new generation within seconds", async () => {
+    await using s = sandbox()
+    const log = s.file("app.log")
+    // the same start-up banner, longer than the fingerprint (1 KiB): only the size tells the new content apart
+    const banner = Array.from({ length: 12 }, (_, i) => `banner ${i} ${"=".repeat(90)}`)
+    const before = Array.from({ length: 10 }, (_, i) => `before ${i}`)
+    const after = ["after 0", "after 1", "after 2"]
+    writeFileSync(log, text([...banner, ...before]))
+    // polling every minute: only the source noticing the truncation itself can start the new generation in time
+    const run = s.start({ paths: [log], poll_interval_ms: 60_000 }, { gated: true })
+    await waitFor("the whole file in one chunk", () => run.chunks.length === 1)
+    writeFileSync(log, text([...banner, ...after])) // truncated, then shorter than what was read
+    run.gate.open()
+    await waitFor(
+      "the new lines",
+      () => run.lines().length === banner.length * 2 + before.length + after.length,
+      5_000,
+    )
+    expect(byGeneration(run)).toEqual([
+      [...banner, ...before],
+      [...banner, ...after],
+    ])
+    expect(s.rows().map((r) => r.status)).toEqual(["done", "active"])
+  })
+
+  test("a rotated generation with unacknowledged chunks is kept, not done, until they are acked", async () => {
+    await using s = sandbox()
+    const log = s.file("app.log")
+    const rotated = s.file("app.log.1")
+    writeFileSync(log, "a1\na2\n")
+    const run = s.start({ paths: [log] }, { autoAck: false })
+    await waitFor("a1, a2", () => run.lines().length === 2)
+    renameSync(log, rotated)
+    writeFileSync(log, "b1\n")
+    await waitFor("b1", () => run.lines().length === 3)
+    // read to its end and closed once idle for rotate_wait_ms; its chunk still awaits the transport's ack
+    await waitFor("the rotated file closed", () => !holdsOpen(rotated))
+    const oldGen = run.chunks[0]?.file.gen
+    const oldRow = () => s.rows().find((r) => r.gen === oldGen)
+    expect(oldRow()).toMatchObject({ status: "draining", position: 0 })
+    run.chunks[0]?.ack()
+    expect(oldRow()).toMatchObject({ status: "done", position: 6 })
+    run.chunks[1]?.ack()
+    expect(s.rows().map((r) => [r.path, r.status, r.position])).toEqual([
+      [log, "done", 6],
+      [log, "active", 3],
+    ])
+  })
+
   test("a deleted file is read to its end through the open fd, then released", async () => {
     await using s = sandbox()
     const log = s.file("gone.log")
@@ -117,16 +168,24 @@ describe("a glob that also matches rotated names", () => {
     await using s = sandbox()
     const log = s.file("app.log")
     writeFileSync(log, "a1\na2\n")
-    const run = s.start({ paths: [s.file("app.log*")] }, { gated: true })
+    let skew = 0 // added to the source's clock: see below
+    const run = s.start({ paths: [s.file("app.log*")] }, { gated: true, now: () => Date.now() + skew })
     await waitFor("first chunk", () => run.chunks.length === 1)
     appendFileSync(log, "a3\n")
     copyFileSync(log, s.file("app.log.1"))
     truncateSync(log, 0)
     appendFileSync(log, "b1\n")
-    await Bun.sleep(60) // a rescan is due when the gate opens: it finds the copy before the truncation is seen
+    // Time itself, not an event: a rescan is due once a poll interval (20 ms, on the monotonic clock) has passed
+    // since the last one, so that the one right after the gate opens finds the copy before the truncation is
+    // seen. While emit blocks the source does nothing that could be awaited.
+    await Bun.sleep(60)
     run.gate.open()
     await waitFor("old generation done", () => s.rows()[0]?.status === "done" && run.lines().length >= 4)
-    await Bun.sleep(250) // past the time a possible copy is held back
+    // A possible copy is held back for rotate_wait_ms + poll_interval_ms by the source's clock: move that clock
+    // past the hold-back instead of sleeping through it, then let a rescan and its read round run, the ones
+    // that would admit the copy as a new file had it not been claimed.
+    skew += 1_000
+    await run.afterScans(2)
     expect(byGeneration(run)).toEqual([["a1", "a2", "a3"], ["b1"]])
     expect(s.rows().map((r) => r.path)).toEqual([log, log])
   })

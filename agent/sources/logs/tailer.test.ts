@@ -7,6 +7,9 @@ import { MAX_MATCHES_PER_READ, readChunk, type TailOptions, type TailRead, type 
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8")
 const all: TailOptions = { chunkBytes: 4096, maxLineBytes: 64, rules: undefined }
+/** [offset, raw, truncated, text] of each part */
+const described = (r: TailRead | undefined) =>
+  r?.parts.map((p) => [p.offset, p.raw, p.truncated ?? false, text(p.bytes)])
 
 /** Opens `content` as a file and reads it to the end, chunk after chunk. */
 function withFile(
@@ -175,6 +178,100 @@ describe("readChunk", () => {
         expect(state.position).toBe(4)
       },
       { ...all, rules },
+    )
+  })
+
+  describe("max_line_bytes (64 here) bounds a line's bytes, its newline not counted", () => {
+    const at = "a".repeat(64)
+    const over = "b".repeat(65)
+
+    test("all mode: a line of exactly max_line_bytes is kept whole, one byte more is truncated", () => {
+      withFile(`${at}\n${over}\nc\n`, (_path, _state, read) => {
+        const r = read()
+        expect(r).toMatchObject({ startOffset: 0, endOffset: 65 + 66 + 2, lines: 3 })
+        expect(described(r)).toEqual([
+          [0, true, false, `${at}\n`],
+          [65, false, true, "b".repeat(64)],
+          [131, true, false, "c\n"],
+        ])
+      })
+    })
+
+    test("match mode: a matching line of exactly max_line_bytes is kept whole, one byte more is truncated", () => {
+      const rules = compileRules("t", [{ name: "any", regex: "^[ab]" }])
+      withFile(
+        `${at}\n${over}\n`,
+        (_path, _state, read) => {
+          const r = read()
+          expect(r).toMatchObject({ startOffset: 0, endOffset: 65 + 66, lines: 2 })
+          expect(described(r)).toEqual([
+            [0, false, false, at],
+            [65, false, true, "b".repeat(64)],
+          ])
+        },
+        { ...all, rules },
+      )
+    })
+
+    test("a last line without newline of exactly max_line_bytes waits for its newline; one byte more is cut at once", () => {
+      withFile(at, (path, state, read) => {
+        expect(read()).toBeUndefined()
+        appendFileSync(path, "\n")
+        expect(described(read())).toEqual([[0, true, false, `${at}\n`]])
+        expect(state.position).toBe(65)
+      })
+      withFile(over, (path, state, read) => {
+        const r = read()
+        expect(r).toMatchObject({ startOffset: 0, endOffset: 65, lines: 1 })
+        expect(described(r)).toEqual([[0, false, true, "b".repeat(64)]])
+        // the rest of the line, when it comes, is skipped: the next line is read whole
+        appendFileSync(path, "tail\nnext\n")
+        const next = read()
+        expect(next).toMatchObject({ startOffset: 65, endOffset: 75, lines: 1 })
+        expect(described(next)).toEqual([[70, true, false, "next\n"]])
+        expect(state.skipping).toBe(false)
+      })
+    })
+
+    test("final: a last line of exactly max_line_bytes is whole, one byte more is truncated", () => {
+      withFile(`x\n${at}`, (_path, _state, read) => {
+        expect(described(read(true))).toEqual([
+          [0, true, false, "x\n"],
+          [2, false, false, at],
+        ])
+      })
+      withFile(`x\n${over}`, (_path, state, read) => {
+        const r = read(true)
+        expect(r).toMatchObject({ startOffset: 0, endOffset: 67, lines: 2 })
+        expect(described(r)).toEqual([
+          [0, true, false, "x\n"],
+          [2, false, true, "b".repeat(64)],
+        ])
+        expect(state.skipping).toBe(false) // nothing more will come: nothing to skip
+      })
+    })
+  })
+
+  test("final applies only to a read that reaches the end of the file, not to a line cut by the chunk size", () => {
+    const options = { ...all, chunkBytes: 8 }
+    withFile(
+      "aaaa\nbbbb\ncc",
+      (_path, state, read) => {
+        // the first 8 bytes end inside "bbbb": that is no last line, even though the generation has ended
+        const first = read(true)
+        expect(first).toMatchObject({ startOffset: 0, endOffset: 5, lines: 1 })
+        expect(described(first)).toEqual([[0, true, false, "aaaa\n"]])
+        // this read reaches the end: "cc" is the file's last line
+        const last = read(true)
+        expect(last).toMatchObject({ startOffset: 5, endOffset: 12, lines: 2 })
+        expect(described(last)).toEqual([
+          [5, true, false, "bbbb\n"],
+          [10, false, false, "cc"],
+        ])
+        expect(state.position).toBe(12)
+        expect(read(true)).toBeUndefined()
+      },
+      options,
     )
   })
 })

@@ -50,6 +50,8 @@ export type TestRun = {
   logs: string[]
   /** resolves once the file watcher is in place */
   watching: Promise<void>
+  /** how many rescans (each followed by a read round) have started so far */
+  scans(): number
   /** resolves after `n` more rescans (each followed by a read round) have started */
   afterScans(n: number): Promise<void>
   /** aborts and waits for run() to resolve */
@@ -118,6 +120,7 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
     },
     logs,
     watching: watching.promise,
+    scans: () => scans,
     afterScans(n) {
       const target = scans + n
       return waitFor(`${n} more rescans`, () => scans >= target)
@@ -169,16 +172,25 @@ export function sandbox(): Sandbox {
   }
 }
 
-/** Files this process holds open that were deleted (Linux /proc). */
-export function openDeletedFiles(): string[] {
+/** What the file descriptors of this process point at (Linux /proc; a deleted file ends in " (deleted)"). */
+function openFiles(): string[] {
   const out: string[] = []
   for (const fd of readdirSync("/proc/self/fd")) {
     try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`)
-      if (target.endsWith(" (deleted)")) out.push(target)
+      out.push(readlinkSync(`/proc/self/fd/${fd}`))
     } catch {
       // closed meanwhile
     }
   }
   return out
+}
+
+/** Files this process holds open that were deleted (Linux /proc). */
+export function openDeletedFiles(): string[] {
+  return openFiles().filter((target) => target.endsWith(" (deleted)"))
+}
+
+/** Whether this process holds the file now at `path` open (a rename shows in /proc at once). */
+export function holdsOpen(path: string): boolean {
+  return openFiles().includes(path)
 }

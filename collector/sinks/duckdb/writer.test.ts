@@ -41,6 +41,30 @@ function rawEnvelope(
   }
 }
 
+/** A single-line part (no `raw`): a truncated line, the last line without its newline, or a matched line. */
+type LinePart = { o: number; text: string; t?: 1; r?: string }
+
+/** An accepted logs envelope of single-line parts of generation `gen`, without spans. */
+function lineEnvelope(gen: string, parts: LinePart[]): AcceptedEnvelope {
+  const chunks = parts.map((p) => te.encode(p.text))
+  const manifest: LogPart[] = parts.map((p, i) => ({
+    f: 0,
+    o: p.o,
+    n: (chunks[i] as Uint8Array).length,
+    ...(p.t ? { t: p.t } : {}),
+    ...(p.r ? { r: p.r } : {}),
+    at: 1_700_000_000_000,
+  }))
+  const body = encodeLogsBody([{ path: "/var/log/app.log", gen }], [], manifest, chunks)
+  const meta = { agent: "edge-1", host: "web-1", kind: "logs", seq: seq++, count: parts.length, sentAt: 1 }
+  return {
+    meta: meta as unknown as ReceivedEnvelope,
+    streamSeq: seq,
+    bytes: body.length,
+    logs: decodeLogsBody(body),
+  }
+}
+
 async function lines(w: DuckDbWriter): Promise<Array<[number, string]>> {
   const rows = await w.query(`SELECT "offset", line FROM logs ORDER BY gen, "offset"`)
   return rows.map((r) => [Number(r.offset), String(r.line)])
@@ -150,6 +174,58 @@ describe("DuckDbWriter", () => {
     await w.write({ accepted: [rawEnvelope("g5", 4, ["c"])], rejected: [], receivedAt: clock })
     expect(w.hasEnvelope("edge-1", a.meta.seq)).toBe(false)
     expect(w.hasEnvelope("edge-1", b.meta.seq)).toBe(true)
+    await w.close()
+  })
+})
+
+describe("DuckDbWriter: single-line parts are deduplicated like raw blocks", () => {
+  // Spans are left out on purpose: the part itself must mark its offset as stored.
+  test.each<[string, LinePart]>([
+    ["a truncated line", { o: 40, text: "x".repeat(64), t: 1 }],
+    ["the last line of a file, without its newline", { o: 40, text: "tail without newline" }],
+    ["a line matched by a rule (match mode)", { o: 40, text: "ERROR disk full", r: "errors" }],
+  ])("%s sent in two envelopes is one row", async (_name, part) => {
+    await using dir = tempDir()
+    const path = join(dir.path, "o.duckdb")
+    let w = await DuckDbWriter.open(path)
+    const stored = () =>
+      w.query(`SELECT gen, "offset", line, truncated, rule FROM logs ORDER BY gen, "offset"`)
+    // Across batches (committed coverage), then in one batch (the batch's working coverage).
+    expect(
+      (await w.write({ accepted: [lineEnvelope("a", [part])], rejected: [], receivedAt: 1 })).linesWritten,
+    ).toBe(1)
+    expect(
+      (await w.write({ accepted: [lineEnvelope("a", [part])], rejected: [], receivedAt: 2 })).linesWritten,
+    ).toBe(0)
+    const both = [lineEnvelope("b", [part]), lineEnvelope("b", [part])]
+    expect((await w.write({ accepted: both, rejected: [], receivedAt: 3 })).linesWritten).toBe(1)
+    await w.close()
+    // And after a restart, when coverage is read back from DuckDB.
+    w = await DuckDbWriter.open(path)
+    expect(
+      (await w.write({ accepted: [lineEnvelope("a", [part])], rejected: [], receivedAt: 4 })).linesWritten,
+    ).toBe(0)
+    const row = { offset: 40, line: part.text, truncated: part.t === 1, rule: part.r ?? null }
+    expect(await stored()).toEqual([
+      { gen: "a", ...row },
+      { gen: "b", ...row },
+    ])
+    await w.close()
+  })
+
+  test("a line part next to a stored one is still written (its own offset is not covered)", async () => {
+    await using dir = tempDir()
+    const w = await DuckDbWriter.open(join(dir.path, "o.duckdb"))
+    await w.write({ accepted: [lineEnvelope("c", [{ o: 0, text: "first" }])], rejected: [], receivedAt: 1 })
+    const again = lineEnvelope("c", [
+      { o: 0, text: "first" },
+      { o: 5, text: "second" },
+    ])
+    expect((await w.write({ accepted: [again], rejected: [], receivedAt: 2 })).linesWritten).toBe(1)
+    expect(await lines(w)).toEqual([
+      [0, "first"],
+      [5, "second"],
+    ])
     await w.close()
   })
 })
