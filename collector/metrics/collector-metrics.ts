@@ -1,4 +1,4 @@
-import { MetricsRegistry } from "./registry.ts"
+import { MetricsRegistry } from "../../shared/metrics/registry.ts"
 
 /** The collector's metrics, named outpost_collector_<noun>_<unit>. */
 export function createCollectorMetrics() {

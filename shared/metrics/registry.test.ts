@@ -29,3 +29,29 @@ test("renders counters and gauges in the Prometheus text format, with escaped la
   expect(r.sum("outpost_collector_envelopes_rejected_total")).toBe(4)
   expect(r.value("outpost_collector_envelopes_rejected_total", { reason: "signature" })).toBe(3)
 })
+
+test("histograms render cumulative buckets, +Inf, sum and count per label set", () => {
+  const r = new MetricsRegistry()
+  const flush = r.histogram("outpost_collector_flush_duration_seconds", "Flush time", [0.1, 1])
+  flush(0.05)
+  flush(0.5)
+  flush(3, { table: "x" })
+  expect(r.render()).toBe(
+    [
+      "# HELP outpost_collector_flush_duration_seconds Flush time",
+      "# TYPE outpost_collector_flush_duration_seconds histogram",
+      'outpost_collector_flush_duration_seconds_bucket{le="0.1"} 1',
+      'outpost_collector_flush_duration_seconds_bucket{le="1"} 2',
+      'outpost_collector_flush_duration_seconds_bucket{le="+Inf"} 2',
+      "outpost_collector_flush_duration_seconds_sum 0.55",
+      "outpost_collector_flush_duration_seconds_count 2",
+      'outpost_collector_flush_duration_seconds_bucket{table="x",le="0.1"} 0',
+      'outpost_collector_flush_duration_seconds_bucket{table="x",le="1"} 0',
+      'outpost_collector_flush_duration_seconds_bucket{table="x",le="+Inf"} 1',
+      'outpost_collector_flush_duration_seconds_sum{table="x"} 3',
+      'outpost_collector_flush_duration_seconds_count{table="x"} 1',
+      "",
+    ].join("\n"),
+  )
+  expect(r.observations("outpost_collector_flush_duration_seconds")).toEqual({ count: 2, sum: 0.55 })
+})
