@@ -1,24 +1,32 @@
 import { mkdirSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import type { NatsConnection } from "@nats-io/transport-node"
+import { OutpostError } from "../shared/errors.ts"
+import type { Logger } from "../shared/logger.ts"
 import { checkCollectorConfig } from "./config/checks.ts"
 import type { CollectorConfig } from "./config/schema.ts"
 import { resolveHttpAccess } from "./http/access-config.ts"
 import { createHttpApp } from "./http/app.ts"
-import { serveHttp } from "./http/server.ts"
+import { hostPort, serveHttp } from "./http/server.ts"
 import { serveAgentStatus } from "./ingest/agent-status.ts"
 import { loadEnrollment } from "./ingest/enrollment.ts"
 import { EnrollmentWatch, keyCount } from "./ingest/enrollment-watch.ts"
 import { startIngestLoop } from "./ingest/ingest-loop.ts"
 import { Quarantine } from "./ingest/quarantine.ts"
+import { createQuarantineUpkeep } from "./ingest/quarantine-upkeep.ts"
 import { createRejectLog } from "./ingest/reject-log.ts"
 import { StorageHealth } from "./ingest/storage-health.ts"
 import { ensureStreamAndConsumer } from "./ingest/stream-setup.ts"
 import { StreamWatch } from "./ingest/stream-watch.ts"
+import { restoreAgentTimes } from "./metrics/agent-series.ts"
 import { createCollectorMetrics } from "./metrics/collector-metrics.ts"
+import { startProgressLog } from "./metrics/progress-log.ts"
 import { connectCollector, localNatsOptions } from "./nats/connect.ts"
+import { watchNatsConnection } from "./nats/connection-watch.ts"
 import { loadEnrolledAgents } from "./nats/enrolled-agents.ts"
-import { type LocalNatsServer, startLocalNatsServer } from "./nats/local-server.ts"
+import { type LocalNatsServer, localServerUrl, startLocalNatsServer } from "./nats/local-server.ts"
+import { type CollectorParts, collectorProblems } from "./readiness.ts"
 import { openQueryPool } from "./sinks/duckdb/query-pool.ts"
 import { DuckDbWriter } from "./sinks/duckdb/writer.ts"
 
@@ -40,55 +48,138 @@ export type RunningCollector = {
   problems(): string[]
 }
 
-/** Starts every part of the collector from a validated config. */
+export type StartCollectorOptions = {
+  /** aborted while the collector starts (SIGTERM while it waits for NATS): what was started is stopped again */
+  signal?: AbortSignal
+}
+
+/**
+ * Starts every part of the collector from a validated config. HTTP comes up first, so that while DuckDB opens
+ * and NATS is connected (which may take forever while it is unreachable) /health answers 503 with the step it
+ * waits for. Resolves once envelopes are consumed; a port HTTP cannot listen on rejects at once.
+ */
 export async function startCollector(
   config: CollectorConfig,
-  log: (message: string) => void,
+  log: Logger,
+  options: StartCollectorOptions = {},
 ): Promise<RunningCollector> {
   mkdirSync(config.data_dir, { recursive: true })
   const enrollment = loadEnrollment(config.enrolled_keys)
-  log(`enrolled ${enrollment.size} agent(s), ${keyCount(enrollment)} key(s) from ${config.enrolled_keys}`)
+  log.info(
+    `enrolled ${enrollment.size} agent(s), ${keyCount(enrollment)} key(s) from ${config.enrolled_keys}`,
+  )
   const duckdbPath = isAbsolute(config.duckdb_file)
     ? config.duckdb_file
     : join(config.data_dir, config.duckdb_file)
   checkCollectorConfig(config)
-  const writer = await DuckDbWriter.open(duckdbPath, {
-    memoryLimitMb: config.duckdb_memory_limit_mb,
-    // Older envelopes have left the stream (max_age), so they cannot be delivered again.
-    rememberEnvelopesMs: config.stream.max_age_s > 0 ? (config.stream.max_age_s + 86_400) * 1000 : 0,
+  const access = resolveHttpAccess(config.http, (m) => log.info(m))
+  const metrics = createCollectorMetrics()
+  const enrolled = (e: typeof enrollment) => {
+    metrics.enrolledKeys(keyCount(e))
+    metrics.enrolledAgents(e.size)
+    metrics.agents.enrolled(e.keys())
+  }
+  enrolled(enrollment)
+  const p: CollectorParts = { starting: "starting" }
+  const problems = () => collectorProblems(p)
+  const natsUp = () => p.nats?.up === true
+  const app = createHttpApp({
+    queries: () => p.queries,
+    access,
+    metrics,
+    startedAt: Date.now(),
+    problems,
+    quarantine: async () => {
+      if (!p.quarantine || !natsUp()) return null
+      try {
+        return { ...(await p.quarantine.totals()), groups: await p.quarantine.groups() }
+      } catch {
+        return null
+      }
+    },
+    consumerLag: async () => {
+      // While disconnected a request would only time out: a scrape must not wait for it.
+      if (!p.jsm || !natsUp()) return null
+      try {
+        const info = await p.jsm.consumers.info(config.stream.name, config.consumer.durable_name)
+        return { pending: info.num_pending, ackPending: info.num_ack_pending }
+      } catch {
+        return null
+      }
+    },
   })
-  let local: LocalNatsServer | undefined
+  const server = serveHttp(app, {
+    host: config.http.host,
+    port: config.http.port,
+    access,
+    queries: () => p.queries,
+  })
+  const httpUrl = `http://${hostPort(config.http.host, server.port)}`
+  log.info(`HTTP on ${httpUrl}; /health answers 503 until the collector is ready`)
+  let writer: DuckDbWriter | undefined
+  let nc: NatsConnection | undefined
+  const step = (problem: string) => {
+    if (options.signal?.aborted) throw new OutpostError("aborted", `start-up interrupted (${p.starting})`)
+    p.starting = problem
+  }
   try {
-    const metrics = createCollectorMetrics()
+    step(`duckdb: opening ${duckdbPath}`)
+    writer = await DuckDbWriter.open(duckdbPath, {
+      memoryLimitMb: config.duckdb_memory_limit_mb,
+      // Older envelopes have left the stream (max_age), so they cannot be delivered again.
+      rememberEnvelopesMs: config.stream.max_age_s > 0 ? (config.stream.max_age_s + 86_400) * 1000 : 0,
+    })
+    p.queries = await openQueryPool(writer.instance, {
+      maxConcurrent: config.sql.max_concurrent,
+      maxQueued: config.sql.max_queued,
+      timeoutMs: config.sql.timeout_ms,
+      maxResultBytes: config.sql.max_result_bytes,
+      maxQueryChars: config.sql.max_query_chars,
+      log: (m) => log.warn(m),
+    })
+    await restoreAgentTimes(p.queries, metrics.agents, log)
     if (!config.nats.url) {
-      local = await startLocalNatsServer(
+      const url = localServerUrl(config.nats.local_host, config.nats.local_port, !!config.nats.local_tls)
+      step(`nats: starting the local nats-server on ${url}`)
+      p.local = await startLocalNatsServer(
         localNatsOptions(config, loadEnrolledAgents(config.enrolled_keys), log, {
           onRestart: () => metrics.localNatsRestarts(),
         }),
       )
     }
+    const local = p.local
     const natsUrl = config.nats.url ?? (local as LocalNatsServer).url
-    const nc = await connectCollector(config, local, log)
-    const jsm = await jetstreamManager(nc)
+    const since = new Date().toISOString()
+    step(`nats: connecting to ${natsUrl} since ${since}`)
+    nc = await connectCollector(config, local, log, {
+      signal: options.signal,
+      onRetry: (reason) => {
+        p.starting = `nats: connecting to ${natsUrl} since ${since}: ${reason}`
+      },
+    })
+    const connection = nc
+    p.nats = watchNatsConnection(connection, {
+      log,
+      onConnected: (up) => metrics.natsConnected(up ? 1 : 0),
+      onReconnect: () => metrics.natsReconnects(),
+    })
+    step(`nats: setting up stream ${config.stream.name} and consumer ${config.consumer.durable_name}`)
+    const jsm = await jetstreamManager(connection)
     await ensureStreamAndConsumer(jsm, config)
-    const js = jetstream(nc)
+    const js = jetstream(connection)
     const consumer = await js.consumers.get(config.stream.name, config.consumer.durable_name)
+    step("ingest: starting")
+    p.jsm = jsm
     const abort = new AbortController()
-    let natsUp = true
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === "disconnect") natsUp = false
-        if (s.type === "reconnect") natsUp = true
-      }
-    })()
     const quarantine = new Quarantine({
       js,
       jsm,
       stream: config.quarantine.stream,
       subjectRoot: config.quarantine.subject_root,
     })
+    p.quarantine = quarantine
     const storage = new StorageHealth(log, (writable) => metrics.storageWritable(writable ? 1 : 0))
-    metrics.storageWritable(1)
+    p.storage = storage
     const streamWatch = new StreamWatch({
       jsm,
       config,
@@ -100,6 +191,7 @@ export async function startCollector(
       onStalled: () => loop.restartConsume(),
       ingestIdle: () => loop.idle(),
     })
+    p.streamWatch = streamWatch
     streamWatch.start()
     const enrollmentWatch = new EnrollmentWatch({
       path: config.enrolled_keys,
@@ -107,21 +199,21 @@ export async function startCollector(
       log,
       onReload: (result) => metrics.enrollmentReloads(1, { result }),
       onChange: async (next) => {
-        metrics.enrolledKeys(keyCount(next))
+        enrolled(next)
         // The local nats-server lets a newly enrolled agent in (its NKEY user) before its quarantine is replayed.
         await local?.setAgents(loadEnrolledAgents(config.enrolled_keys))
         // Not awaited: a long replay (or one waiting for storage) must not hold back the next reload, which may
         // be a revocation.
-        replaySoon("enrollment changed")
+        upkeep.replaySoon("enrollment changed")
       },
     })
-    metrics.enrolledKeys(keyCount(enrollment))
     enrollmentWatch.start()
+    const db = writer
     const loop = startIngestLoop(
       {
-        nc,
+        nc: connection,
         consumer,
-        writer,
+        writer: db,
         enrollment: () => enrollmentWatch.enrollment,
         metrics,
         quarantine,
@@ -135,122 +227,28 @@ export async function startCollector(
         ackWaitMs: config.consumer.ack_wait_s * 1000,
         onConsumeError: () => streamWatch.check(),
         log,
-        logReject: createRejectLog(log),
+        logReject: createRejectLog((m) => log.warn(m)),
       },
       abort.signal,
     )
     const done = loop.done
-    let loopRunning = true
+    p.loopRunning = true
     void done.finally(() => {
-      loopRunning = false
+      p.loopRunning = false
     })
-    async function replay(why: string): Promise<number> {
-      try {
-        const before = metrics.registry.value("outpost_collector_quarantine_ingested_total")
-        const seen = await loop.replayQuarantine()
-        const ingested = metrics.registry.value("outpost_collector_quarantine_ingested_total") - before
-        if (seen > 0)
-          log(`quarantine replay (${why}): ${ingested} of ${seen} envelope(s) ingested or already stored`)
-        await refreshQuarantineGauges()
-        return seen
-      } catch (error) {
-        log(`quarantine replay (${why}) failed: ${(error as Error).message}`)
-        return 0
-      }
-    }
-    let replaying: Promise<number> | undefined
-    let replayAgain = false
-    /** One replay at a time; changes during a replay get one more after it. */
-    function replaySoon(why: string): void {
-      if (replaying) {
-        replayAgain = true
-        return
-      }
-      replaying = replay(why).finally(() => {
-        replaying = undefined
-        if (replayAgain) {
-          replayAgain = false
-          replaySoon(why)
-        }
-      })
-    }
-    async function refreshQuarantineGauges() {
-      try {
-        const totals = await quarantine.totals()
-        metrics.quarantineBytes(totals.bytes)
-        const byReason = new Map<string, number>()
-        const byAgent = new Map<string, number>()
-        for (const g of await quarantine.groups()) {
-          byReason.set(g.reason, (byReason.get(g.reason) ?? 0) + g.messages)
-          byAgent.set(g.agent, (byAgent.get(g.agent) ?? 0) + g.messages)
-        }
-        quarantinedByAgent = byAgent
-        for (const reason of ["unknown_agent", "unknown_key", "oversized", "unwritable"])
-          metrics.quarantineMessages(byReason.get(reason) ?? 0, { reason })
-      } catch {
-        // NATS down: the gauges keep their last values, /health says why
-      }
-    }
-    let quarantinedByAgent = new Map<string, number>()
+    const upkeep = createQuarantineUpkeep({ quarantine, metrics, log, replay: () => loop.replayQuarantine() })
     const statusSub = serveAgentStatus({
-      nc,
+      nc: connection,
       enrollment: () => enrollmentWatch.enrollment,
-      quarantined: (agent) => quarantinedByAgent.get(agent) ?? 0,
+      quarantined: upkeep.quarantined,
     })
-    const gauges = setInterval(() => void refreshQuarantineGauges(), 5000)
+    const gauges = setInterval(() => void upkeep.refresh(), 5000)
     gauges.unref()
     // Limits may have been raised since the last run: give the quarantine a chance at once.
-    replaySoon("start")
-    const problems = () => {
-      const out: string[] = []
-      if (!natsUp) out.push("NATS: disconnected")
-      if (local && !local.up) out.push("NATS: the local nats-server is down, restarting it")
-      if (!loopRunning) out.push("ingest: stopped")
-      if (storage.problem) out.push(`storage: ${storage.problem}`)
-      if (streamWatch.problem) out.push(`stream: ${streamWatch.problem}`)
-      return out
-    }
-    const access = resolveHttpAccess(config.http, log)
-    const queries = await openQueryPool(writer.instance, {
-      maxConcurrent: config.sql.max_concurrent,
-      maxQueued: config.sql.max_queued,
-      timeoutMs: config.sql.timeout_ms,
-      maxResultBytes: config.sql.max_result_bytes,
-      maxQueryChars: config.sql.max_query_chars,
-      log,
-    })
-    const app = createHttpApp({
-      queries,
-      access,
-      metrics,
-      startedAt: Date.now(),
-      problems,
-      quarantine: async () => {
-        try {
-          return { ...(await quarantine.totals()), groups: await quarantine.groups() }
-        } catch {
-          return null
-        }
-      },
-      consumerLag: async () => {
-        try {
-          const info = await jsm.consumers.info(config.stream.name, config.consumer.durable_name)
-          return { pending: info.num_pending, ackPending: info.num_ack_pending }
-        } catch {
-          return null
-        }
-      },
-    })
-    const server = serveHttp(app, { host: config.http.host, port: config.http.port, access, queries })
-    const httpUrl = `http://${config.http.host}:${server.port}`
-    log(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)
-    const progress = setInterval(() => {
-      const v = (name: string, labels?: Record<string, string>) => metrics.registry.value(name, labels)
-      log(
-        `written ${v("outpost_collector_rows_written_total", { table: "log_lines" })} lines from ${v("outpost_collector_envelopes_received_total")} envelopes; rejected ${metrics.registry.sum("outpost_collector_envelopes_rejected_total")}, duplicates ${v("outpost_collector_envelopes_duplicate_total")}, failed writes ${v("outpost_collector_flush_failures_total")}`,
-      )
-    }, 30_000)
-    progress.unref()
+    upkeep.replaySoon("start")
+    const stopProgress = startProgressLog(metrics, log)
+    p.starting = undefined
+    log.info(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)
     let stopping: Promise<void> | undefined
     return {
       natsUrl,
@@ -259,18 +257,19 @@ export async function startCollector(
       done,
       problems,
       reloadEnrollment: () => enrollmentWatch.reload("signal"),
-      replayQuarantine: () => replay("command"),
+      replayQuarantine: () => upkeep.replay("command"),
       discardQuarantine: async (filter) => {
         const n = await quarantine.discard(filter)
-        log(
+        log.info(
           `discarded ${n} quarantined envelope(s)${filter?.agent ? ` of agent '${filter.agent}'` : ""}${filter?.reason ? ` (${filter.reason})` : ""}`,
         )
-        await refreshQuarantineGauges()
+        await upkeep.refresh()
         return n
       },
       stop() {
         stopping ??= (async () => {
-          clearInterval(progress)
+          stopProgress()
+          upkeep.stop()
           clearInterval(gauges)
           statusSub.unsubscribe()
           streamWatch.stop()
@@ -278,18 +277,20 @@ export async function startCollector(
           abort.abort()
           await done
           await server.stop(true)
-          await nc.drain().catch(() => {})
-          await writer.close()
+          await connection.drain().catch(() => {})
+          await db.close()
           await local?.stop()
-          log("collector stopped")
+          log.info("collector stopped")
         })()
         return stopping
       },
     }
   } catch (error) {
-    // Never leave a nats-server or an open database behind a collector that failed to start.
-    await local?.stop().catch(() => {})
-    await writer.close().catch(() => {})
+    // Never leave a listening port, a nats-server or an open database behind a collector that failed to start.
+    await server.stop(true).catch(() => {})
+    await nc?.close().catch(() => {})
+    await p.local?.stop().catch(() => {})
+    await writer?.close().catch(() => {})
     throw error
   }
 }

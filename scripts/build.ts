@@ -14,12 +14,15 @@
  * loaded (matched by its soname). `LD_LIBRARY_PATH` pointing at the folder works as well.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
-import { dirname, join, relative } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { familySync, MUSL } from "detect-libc"
 import { VERSION } from "../shared/version.ts"
 
 const root = join(import.meta.dir, "..")
-const dist = join(root, "dist")
+// --out-dir <dir>: somewhere else than dist/ (tests build into a temp folder)
+const outArg = process.argv.indexOf("--out-dir")
+const dist =
+  outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1] as string) : join(root, "dist")
 const agentOut = join(dist, "outpost-agent")
 const collectorDir = join(dist, "outpost-collector")
 const collectorOut = join(collectorDir, "outpost-collector")
@@ -121,7 +124,8 @@ import { dirname, join } from "node:path"
 for (const name of ${JSON.stringify(libs)}) {
   const path = join(dirname(process.execPath), name)
   if (!existsSync(path)) {
-    if (!process.env.LD_LIBRARY_PATH) console.error(\`outpost-collector: \${path} is missing; keep it beside the executable\`)
+    // Said when DuckDB is first needed (as the one-line error duckdb_missing), not on --help or check-config.
+    ;(globalThis as Record<string, unknown>).__outpostDuckdbMissing = path
     continue
   }
   try {

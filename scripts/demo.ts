@@ -2,15 +2,15 @@
 /**
  * Local demo: the collector (which starts its own nats-server with JetStream), an agent tailing two sample logs
  * that keep growing, and a writer producing access-log and application lines. Ctrl-C stops everything cleanly.
- *   bun scripts/demo.ts [--seconds N] [--dir .demo] [--http-port 4480] [--nats-port 4222]
+ *   bun scripts/demo.ts [--seconds N] [--dir .demo] [--http-port 4480] [--nats-port 4222] [--agent-http-port 4406]
  */
-import { appendFileSync, mkdirSync, rmSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { keygen } from "../agent/cli/keygen.ts"
-import { parseArgs } from "../shared/cli.ts"
 import { freePort, waitFor } from "../test/harness/ports.ts"
 import { spawnLogged, writeConfig } from "../test/harness/processes.ts"
+import { parseArgs } from "./args.ts"
 
 const args = parseArgs(process.argv.slice(2))
 const root = resolve(import.meta.dir, "..")
@@ -18,8 +18,18 @@ const dir = resolve(args.flags.get("dir") ?? join(root, ".demo"))
 const seconds = Number(args.flags.get("seconds") ?? 0)
 const httpPort = Number(args.flags.get("http-port") ?? (await portOr(4480)))
 const natsPort = Number(args.flags.get("nats-port") ?? (await portOr(4222)))
+const agentHttpPort = Number(args.flags.get("agent-http-port") ?? (await portOr(4406)))
 
+// The folder is emptied first, but only one an earlier demo made (it leaves a marker): never a folder of yours.
+const marker = join(dir, ".outpost-demo")
+if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(marker)) {
+  console.error(`error: ${dir} exists and was not made by the demo; pass --dir <new folder> (demo_dir)`)
+  process.exit(2)
+}
+if (existsSync(marker)) console.log(`emptying ${dir} (what the last demo left there)`)
 rmSync(dir, { recursive: true, force: true })
+mkdirSync(dir, { recursive: true })
+writeFileSync(marker, "made by scripts/demo.ts; the next demo empties this folder\n")
 const logsDir = join(dir, "logs")
 mkdirSync(logsDir, { recursive: true })
 const { privatePath, publicPath } = keygen(join(dir, "keys/agent.key"), "demo-agent", true)
@@ -33,6 +43,7 @@ const agentConfig = writeConfig(join(dir, "agent.json"), {
   agent_id: "demo-agent",
   state_dir: join(dir, "agent-state"),
   private_key_file: privatePath,
+  http: { port: agentHttpPort },
   nats: { servers: [`nats://127.0.0.1:${natsPort}`] },
   logs: [
     { name: "web", paths: [join(logsDir, "access*.log")], mode: "all", start_at: "beginning" },
@@ -83,6 +94,7 @@ console.log(`
 Outpost demo is running: nats-server (JetStream) on 127.0.0.1:${natsPort}, collector, agent 'demo-agent'.
 Sample logs keep growing in ${logsDir}; process logs: ${collector.logPath}, ${agent.logPath}
 
+  agent    http://127.0.0.1:${agentHttpPort}/   (the files it reads; /health, /metrics)
   health   ${http}/health
   status   ${http}/status
   metrics  ${http}/metrics
@@ -102,7 +114,9 @@ async function stop(code: number) {
   // Counted in the file once the collector has written everything it received and closed it.
   const dbPath = join(dir, "collector/outpost.duckdb")
   const rows = await countLogRows(dbPath).catch((error) => `? (${(error as Error).message})`)
-  console.log(`\ndemo stopped: ${rows} log lines in ${dbPath}`)
+  console.log(`\ndemo stopped: ${rows} log lines in ${dbPath}
+To query them again: bun collector/cli/main.ts run -c ${collectorConfig}, then
+  curl -s '${http}/sql' --get --data-urlencode "q=SELECT rule, count(*) AS n FROM logs GROUP BY ALL"`)
   process.exit(code)
 }
 process.on("SIGINT", () => void stop(0))

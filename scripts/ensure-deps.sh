@@ -29,3 +29,17 @@ if ! command -v nats-server >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# Optional tools: some tests use them when present and say so when they skip.
+#   promtool (Debian package prometheus): /metrics and the alert rules
+#   systemd-analyze (Debian package systemd): the hardened units
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  missing=""
+  command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+  command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+  if [ -n "$missing" ]; then
+    echo "outpost setup: installing optional test tools from Debian's packages:$missing"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; } ||
+      echo "outpost setup: could not install$missing; the tests that need them will be skipped" >&2
+  fi
+fi

@@ -57,6 +57,7 @@ describe("the agent refuses an unusable private key before it starts", () => {
         state_dir: join(dir, "state"),
         private_key_file: keyFile,
         nats: { servers: ["nats://127.0.0.1:1"] }, // never reached: the key is checked first
+        http: { port: 0 },
       }),
     )
     return run("run", "--config", config)
@@ -70,7 +71,7 @@ describe("the agent refuses an unusable private key before it starts", () => {
     const r = setup(dir.path, key)
     expect(r.code).toBe(2)
     expect(r.err.trim()).toBe(
-      `error: private_key_file: ${key} has mode 0644: a private key must not be readable or writable by group or others; run: chmod 600 ${key}`,
+      `error: ${join(dir.path, "agent.json")}: private_key_file: ${key} has mode 0644: a private key must not be readable or writable by group or others; run: chmod 600 ${key} (key_permissions)`,
     )
     chmodSync(key, 0o620) // group-writable is refused too
     expect(setup(dir.path, key).err).toContain("has mode 0620")
@@ -96,7 +97,8 @@ describe("the agent refuses an unusable private key before it starts", () => {
     expect(r.code).toBe(2)
     const lines = r.err.trim().split("\n")
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toContain(`error: private_key_file: ${key} ${message}`)
+    expect(lines[0]).toStartWith("error: ")
+    expect(lines[0]).toContain(`.json: private_key_file: ${key} ${message}`)
   })
 
   test("a FIFO at the key path is refused at once instead of hanging the start", async () => {

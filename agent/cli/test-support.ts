@@ -66,6 +66,8 @@ export async function startAgentRig(): Promise<AgentRig> {
         agent_id: "edge-1",
         state_dir: join(dir.path, "state"),
         private_key_file: privatePath,
+        // any free port: several agents may run at once
+        http: { port: 0 },
         nats: { servers: [nats.url], publish_timeout_ms: 2000 },
         batch: { max_wait_ms: 20 },
         ...extra,

@@ -1,4 +1,7 @@
+import { bindable, natsUrl, readableFile, writableDir } from "../../shared/config/preflight.ts"
 import { ConfigError } from "../../shared/errors.ts"
+import { loadKeyFile } from "../cli/key-file.ts"
+import { compileRules } from "../sources/logs/rules.ts"
 import type { AgentConfig, LogsSourceConfig } from "./schema.ts"
 
 /** Room kept inside the server's max_payload for the headers and the body's manifest. */
@@ -22,6 +25,36 @@ const list = (problems: string[]) => problems.map((p) => `  ${p}`).join("\n")
  * holds (`batch.max_bytes`). Throws one ConfigError listing every problem.
  */
 export function checkAgentConfig(config: AgentConfig, origin = "config"): void {
+  throwProblems(origin, [...sizeProblems(config), ...ruleProblems(config)])
+}
+
+/**
+ * What `run` needs of this host, checked by `check-config` too: the key readable and valid, the state directory
+ * creatable and writable, NATS URLs, credential and TLS files readable.
+ */
+export function checkAgentHost(config: AgentConfig, origin = "config"): void {
+  let keyCode = "config_invalid"
+  try {
+    loadKeyFile(config.private_key_file)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    keyCode = error.code
+  }
+  const problems = hostProblems(config)
+  // A key problem alone keeps its own code (key_permissions, key_invalid, ...): scripts can tell them apart.
+  if (problems.length === 1 && keyCode !== "config_invalid" && problems[0]?.startsWith("private_key_file:")) {
+    throw new ConfigError(keyCode, `${origin}: ${problems[0]}`)
+  }
+  throwProblems(origin, problems)
+}
+
+function throwProblems(origin: string, problems: string[]): void {
+  if (problems.length === 1) throw new ConfigError("config_invalid", `${origin}: ${problems[0]}`)
+  if (problems.length > 1)
+    throw new ConfigError("config_invalid", `${origin}: ${problems.length} problems`, { details: problems })
+}
+
+function sizeProblems(config: AgentConfig): string[] {
   const max = config.batch.max_bytes
   const problems: string[] = []
   for (const s of config.logs) {
@@ -33,7 +66,46 @@ export function checkAgentConfig(config: AgentConfig, origin = "config"): void {
       )
     }
   }
-  if (problems.length > 0) throw new ConfigError("config_invalid", `invalid ${origin}:\n${list(problems)}`)
+  return problems
+}
+
+/** Rules compile; "match" mode has some. */
+function ruleProblems(config: AgentConfig): string[] {
+  const problems: string[] = []
+  for (const s of config.logs) {
+    if (s.mode === "match" && s.rules.length === 0) {
+      problems.push(`logs[${s.name}].rules: mode "match" needs at least one rule (or set mode = "all")`)
+    }
+    try {
+      if (s.rules.length > 0) compileRules(s.name, s.rules)
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      problems.push(`logs[${s.name}].rules: ${error.message.replace(`logs source '${s.name}': `, "")}`)
+    }
+  }
+  return problems
+}
+
+function hostProblems(config: AgentConfig): string[] {
+  const problems: (string | undefined)[] = []
+  try {
+    loadKeyFile(config.private_key_file)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    problems.push(error.message)
+  }
+  problems.push(writableDir("state_dir", config.state_dir))
+  if (config.http.enabled) problems.push(bindable("http", config.http.host, config.http.port))
+  for (const [i, url] of config.nats.servers.entries()) problems.push(natsUrl(`nats.servers[${i}]`, url))
+  const auth = config.nats.auth as { type: string; path?: string }
+  if (auth.path !== undefined) problems.push(readableFile("nats.auth.path", auth.path))
+  const tls = config.nats.tls
+  if (tls) {
+    problems.push(readableFile("nats.tls.ca_file", tls.ca_file))
+    if (tls.cert_file) problems.push(readableFile("nats.tls.cert_file", tls.cert_file))
+    if (tls.key_file) problems.push(readableFile("nats.tls.key_file", tls.key_file))
+  }
+  return problems.filter((p): p is string => p !== undefined)
 }
 
 /**

@@ -1,5 +1,42 @@
+import { hostname } from "node:os"
 import { type Static, Type as T } from "@sinclair/typebox"
 import { AgentNatsAuthSchema, NatsTlsSchema } from "../../shared/config/nats-schema.ts"
+import { AGENT_ID_PATTERN } from "../../shared/protocol/keys.ts"
+
+/** Longest agent id (AGENT_ID_PATTERN). */
+const AGENT_ID_MAX = 64
+
+/**
+ * An agent id from a host name: lowercased, every character an id may not hold (dots of an FQDN, too) replaced
+ * by '-', cut to the allowed length; so one config file can serve a fleet, each host under its own name.
+ */
+export function agentIdFromHostname(name: string = hostname()): string {
+  const id = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "-")
+    .slice(0, AGENT_ID_MAX)
+  return AGENT_ID_PATTERN.test(id) ? id : "agent"
+}
+
+/** The agent's local HTTP server: /health, /metrics, / (files being read), and later the alert preview page. */
+export const AgentHttpSchema = T.Object(
+  {
+    enabled: T.Boolean({ default: true, description: "true or false" }),
+    host: T.String({
+      minLength: 1,
+      default: "127.0.0.1",
+      description: "an address to listen on, e.g. 127.0.0.1 (this host only) or 0.0.0.0 (every interface)",
+    }),
+    port: T.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 4406,
+      description: "a TCP port, 0-65535 (0: any free port)",
+    }),
+  },
+  { additionalProperties: false, default: {} },
+)
+export type AgentHttpConfig = Static<typeof AgentHttpSchema>
 
 const Rule = T.Object(
   {
@@ -35,7 +72,13 @@ export type LogsSourceConfig = Static<typeof LogsSourceSchema>
 
 export const AgentConfigSchema = T.Object(
   {
-    agent_id: T.String({ pattern: "^[A-Za-z0-9_-]{1,64}$", description: "1-64 letters, digits, '_' or '-'" }),
+    agent_id: T.String({
+      pattern: AGENT_ID_PATTERN.source,
+      // computed once, when this module loads: the host name as an id
+      default: agentIdFromHostname(),
+      description:
+        "1-64 letters, digits, '_' or '-' (default: the host name, lowercased, other characters as '-')",
+    }),
     host: T.Optional(T.String({ minLength: 1 })),
     state_dir: T.String({ minLength: 1, description: "a directory path" }),
     private_key_file: T.String({
@@ -63,6 +106,7 @@ export const AgentConfigSchema = T.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    http: AgentHttpSchema,
     logs: T.Array(LogsSourceSchema, { default: [] }),
   },
   { additionalProperties: false },

@@ -30,6 +30,29 @@ export type LogChunk = {
   ack(): void
 }
 
-/** A source runs until `ctx.signal` aborts; `emit` resolves when the transport has room (backpressure). */
-export type Source = { name: string; run(ctx: SourceContext): Promise<void> }
+/** One file generation being read, as /metrics and the agent's page show it. */
+export type FileStatus = {
+  source: string
+  path: string
+  gen: string
+  /** active: the file at `path`; draining: renamed away, deleted or a copy, read to its end */
+  state: "active" | "draining"
+  /** next byte to read */
+  position: number
+  /** end of what JetStream acknowledged: the position saved in the state db */
+  acked: number
+  /** size at the last look */
+  size: number
+  /** size - position */
+  behind: number
+}
+
+/** What a source reads now: each configured path or glob with the number of files it matches, and the files. */
+export type SourceStatus = { patterns: { pattern: string; files: number }[]; files: FileStatus[] }
+
+/**
+ * A source runs until `ctx.signal` aborts; `emit` resolves when the transport has room (backpressure).
+ * `status` tells what it reads (empty before `run`).
+ */
+export type Source = { name: string; run(ctx: SourceContext): Promise<void>; status?(): SourceStatus }
 export type SourceContext = { emit(chunk: LogChunk): Promise<void>; signal: AbortSignal }

@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node"
+import type { LogLevel } from "../../shared/logger.ts"
 
 /** The collector's answer to `outpost-ctl.<agent>.status` (see docs/PROTOCOL.md, "Agent status requests"). */
 export type CollectorStatus = {
@@ -14,7 +15,8 @@ export type CollectorStatusOptions = {
   keyId: string
   /** the agent's public key line, for the command the operator must run */
   publicKeyLine: string
-  log(message: string): void
+  /** "not known" at warn, "known now" at info */
+  log(message: string, level?: LogLevel): void
   /** between checks while the collector knows the agent / while it does not */
   knownIntervalMs?: number
   unknownIntervalMs?: number
@@ -45,9 +47,10 @@ export function watchCollectorStatus(o: CollectorStatusOptions): { check(): Prom
       const what = status.agent_enrolled ? `key ${o.keyId} of agent '${o.agent}'` : `agent '${o.agent}'`
       o.log(
         `the collector does not know ${what}: its envelopes wait in the collector's quarantine (${status.quarantined} so far) and are not stored; on the collector run: outpost-collector enroll --config <collector.toml> '${o.publicKeyLine}'`,
+        "warn",
       )
     } else if (known === false) {
-      o.log(`the collector knows agent '${o.agent}' now; quarantined envelopes are being ingested`)
+      o.log(`the collector knows agent '${o.agent}' now; quarantined envelopes are being ingested`, "info")
     }
     known = ok
   }

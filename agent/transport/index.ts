@@ -2,8 +2,10 @@ export {
   type BatchLimits,
   LogsTransport,
   type LogsTransportOptions,
+  type TransportEvents,
   type TransportStats,
 } from "./logs-transport.ts"
-export { connectNats } from "./nats-connection.ts"
+export { AbortError, connectNats, type NatsState } from "./nats-connection.ts"
 export { publishWithRetry } from "./publisher.ts"
 export { SequenceAllocator } from "./sequence.ts"
+export { createShippingSummary } from "./summary.ts"

@@ -8,7 +8,7 @@ import { decodeLogsBody } from "../../shared/protocol/logs-body.ts"
 import { agentSubject } from "../../shared/protocol/subjects.ts"
 import { type NatsServer, startNatsServer, waitFor } from "../../test/harness/index.ts"
 import type { LogChunk } from "../sources/source.ts"
-import { type BatchLimits, LogsTransport } from "./logs-transport.ts"
+import { type BatchLimits, LogsTransport, type LogsTransportOptions } from "./logs-transport.ts"
 import { connectNats } from "./nats-connection.ts"
 import { SequenceAllocator } from "./sequence.ts"
 
@@ -80,7 +80,12 @@ describe("LogsTransport against a real nats-server", () => {
     return { agent, stream }
   }
 
-  const startTransport = (agent: string, batch: Partial<BatchLimits> = {}, publishTimeoutMs = 500) => {
+  const startTransport = (
+    agent: string,
+    batch: Partial<BatchLimits> = {},
+    publishTimeoutMs = 500,
+    extra: Partial<LogsTransportOptions> = {},
+  ) => {
     const transport = new LogsTransport({
       agent,
       host: "h",
@@ -90,6 +95,7 @@ describe("LogsTransport against a real nats-server", () => {
       sequence: new SequenceAllocator(new Database(":memory:")),
       batch: { max_records: 3, max_bytes: 1 << 20, max_wait_ms: 5, max_in_flight: 2, ...batch },
       publishTimeoutMs,
+      ...extra,
     })
     const entry = { transport, run: transport.run() }
     running.push(entry)
@@ -180,5 +186,45 @@ describe("LogsTransport against a real nats-server", () => {
     await transport.close(300, run)
     await natsUp()
     expect(acked).toEqual([])
+  })
+
+  test("events: each envelope's chunks, bytes and seconds to its ack; each retry; failures said once per interval", async () => {
+    const { agent } = await freshStream()
+    const published: { lines: number; bytes: number; seconds: number }[] = []
+    let retried = 0
+    const logs: string[] = []
+    const { transport } = startTransport(agent, { max_records: 1 }, 100, {
+      log: (m, level) => {
+        if (level !== "debug") logs.push(`${level} ${m}`)
+      },
+      events: {
+        published: (chunks, bytes, seconds) =>
+          published.push({ lines: chunks.reduce((n, c) => n + c.lines, 0), bytes, seconds }),
+        retried: () => void retried++,
+      },
+    })
+    const acked: string[] = []
+    await transport.emit(chunk("g5", 0, ["one"], acked))
+    await waitFor("the first ack", () => acked.length === 1)
+    expect(published).toHaveLength(1)
+    expect(published[0]?.lines).toBe(1)
+    expect(published[0]?.bytes).toBeGreaterThan(0)
+    expect(published[0]?.seconds).toBeGreaterThan(0)
+    expect(published[0]?.seconds).toBeLessThan(5)
+
+    await natsStop()
+    await transport.emit(chunk("g5", 4, ["two"], acked))
+    await transport.emit(chunk("g5", 8, ["three"], acked))
+    await waitFor("several failed attempts", () => transport.stats.retries >= 6, 30_000)
+    expect(retried).toBe(transport.stats.retries)
+    // two envelopes failing again and again, within 30 s: one line
+    expect(logs).toHaveLength(1)
+    expect(logs[0]).toMatch(/^warn publish of envelope \S+ failed \(attempt 1\), retrying: /)
+    await natsUp()
+    await waitFor("all acked", () => acked.length === 3, 30_000)
+    const slow = published.slice(1)
+    expect(slow.map((p) => p.lines)).toEqual([1, 1])
+    // from the first attempt, retries and the outage included
+    for (const p of slow) expect(p.seconds).toBeGreaterThan(0.3)
   })
 })

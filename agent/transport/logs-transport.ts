@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto"
 import type { JetStreamClient } from "@nats-io/jetstream"
+import { createRepeatLimiter, type LogLevel } from "../../shared/logger.ts"
 import { signEnvelope } from "../../shared/protocol/envelope.ts"
 import type { LogChunk } from "../sources/source.ts"
 import { buildLogsBody, chunkBytes, MAX_PARTS_PER_ENVELOPE } from "./envelope-builder.ts"
@@ -22,8 +23,21 @@ export type LogsTransportOptions = {
   sequence: SequenceAllocator
   batch: BatchLimits
   publishTimeoutMs: number
-  log?: (message: string) => void
+  /** failed publishes (at warn, at most every `reportEveryMs`) and the duplicate-id alarm */
+  log?: (message: string, level?: LogLevel) => void
+  /** for metrics and /health */
+  events?: TransportEvents
   now?: () => number
+  /** how often failing publishes are reported while they go on; default 30 s */
+  reportEveryMs?: number
+}
+
+/** What the transport tells the agent's metrics and health. */
+export type TransportEvents = {
+  /** JetStream acknowledged an envelope: its chunks, body bytes, and seconds from its first attempt to the ack */
+  published?(chunks: readonly LogChunk[], bytes: number, seconds: number): void
+  /** a publish attempt failed; it is retried */
+  retried?(error: unknown, attempt: number): void
 }
 
 /** Counters the agent reports. */
@@ -67,9 +81,11 @@ export class LogsTransport {
   private readonly retryAbort = new AbortController()
   private readonly now: () => number
   private readonly maxPendingBytes: number
+  private readonly repeat: ReturnType<typeof createRepeatLimiter>
 
   constructor(private readonly options: LogsTransportOptions) {
     this.now = options.now ?? Date.now
+    this.repeat = createRepeatLimiter(options.reportEveryMs ?? 30_000)
     this.maxPendingBytes = options.batch.max_bytes * 2
     this.resetWake()
   }
@@ -170,6 +186,7 @@ export class LogsTransport {
       sentAt: this.now(),
       body,
     })
+    const started = performance.now()
     publishWithRetry(envelope, {
       js: o.js,
       timeoutMs: o.publishTimeoutMs,
@@ -178,11 +195,13 @@ export class LogsTransport {
       stats: this.stats,
       onRetry: (error, attempt) => {
         this.stats.retries++
-        if (attempt === 1 || attempt % 20 === 0) {
-          o.log?.(
-            `publish of envelope ${envelope.id} failed (attempt ${attempt}), retrying: ${explain(error, envelope.subject)}`,
-          )
-        }
+        o.events?.retried?.(error, attempt)
+        // one line for all envelopes failing alike (they all are while NATS is down), with how many more
+        this.repeat(
+          "publish",
+          (m) => o.log?.(m, "warn"),
+          `publish of envelope ${envelope.id} failed (attempt ${attempt}), retrying: ${explain(error, envelope.subject)}`,
+        )
       },
     })
       .then(
@@ -191,6 +210,12 @@ export class LogsTransport {
           this.stats.envelopes++
           this.stats.lines += lines
           this.stats.bytes += body.length
+          const seconds = (performance.now() - started) / 1000
+          o.events?.published?.(chunks, body.length, seconds)
+          o.log?.(
+            `published envelope ${envelope.id}: ${lines} lines, ${body.length} bytes, acked after ${Math.round(seconds * 1000)} ms`,
+            "debug",
+          )
         },
         () => {
           entry.ok = false

@@ -8,7 +8,7 @@ import {
 } from "@nats-io/transport-node"
 import { natsAuthOptions, natsTlsOptions } from "../../shared/config/nats-options.ts"
 import type { AgentNatsAuth, NatsTls } from "../../shared/config/nats-schema.ts"
-import { TransportError } from "../../shared/errors.ts"
+import { createRepeatLimiter, type LogLevel } from "../../shared/logger.ts"
 import { formatPublicKeyLine, keyId } from "../../shared/protocol/keys.ts"
 import { agentInboxPrefix, natsUserSeed } from "../../shared/protocol/nkey.ts"
 
@@ -20,20 +20,46 @@ export type AgentNatsOptions = {
   /** the agent's signing key: its NATS identity under `agent_key` auth */
   privateKey: KeyObject
   publicKeyRaw: Uint8Array
-  log(message: string): void
-  /** gives up waiting for the first connection (the promise then rejects) */
+  /** where it speaks: problems (unreachable, refused, lost) at warn, connects and reconnects at info */
+  log(message: string, level?: LogLevel): void
+  /** hears every change of the connection's state (for /health and /metrics) */
+  onState?(state: NatsState): void
+  /** gives up waiting for the first connection (the promise then rejects with an AbortError) */
   signal?: AbortSignal
+  /** how often a lasting problem is said again; default 30 s */
+  reportEveryMs?: number
+}
+
+/** Whether the agent is connected to NATS, since when, and why not. */
+export type NatsState = {
+  connected: boolean
+  /** ms since the epoch: when it connected, or when the connection was lost (or the first attempt began) */
+  since: number
+  /** the server it is or was last connected to */
+  server?: string
+  /** why it is not connected: "connection refused", an auth refusal, a TLS error, "connection closed" */
+  reason?: string
+  /** connection attempts that failed (or began, while nats.js reconnects) since it was last connected */
+  attempts?: number
+  /** the agent closed the connection itself (stopping): not a loss */
+  closed?: boolean
+}
+
+/** The error a start-up gives when its signal aborted it (name "AbortError", as fetch and DOM APIs have it). */
+export class AbortError extends Error {
+  override readonly name = "AbortError"
 }
 
 // Every attempt of a refused agent is an auth error in nats-server's log: try less often.
 const RETRY_MS = 500
 const REFUSED_RETRY_MS = 2000
-const REPORT_EVERY_MS = 60_000
+const REPORT_EVERY_MS = 30_000
 const CONNECT_TIMEOUT_MS = 10_000
 
 /**
  * Connects to NATS and keeps reconnecting forever: while NATS is down, or refuses this agent (key not enrolled
- * yet), the agent waits and says why once a minute; it never exits. Without `options` it connects anonymously.
+ * yet), the agent waits and says why at once, then every 30 s while it lasts; it never exits. Without `options`
+ * it connects anonymously and says nothing.
  */
 export async function connectNats(
   servers: string[],
@@ -41,7 +67,15 @@ export async function connectNats(
   options?: AgentNatsOptions,
 ): Promise<NatsConnection> {
   let refused = false
-  const report = rateLimited(REPORT_EVERY_MS)
+  const repeat = createRepeatLimiter(options?.reportEveryMs ?? REPORT_EVERY_MS)
+  const report = (kind: string, message: string, level: LogLevel = "warn") =>
+    repeat(kind, (m) => options?.log(m, level), message)
+  let state: NatsState = { connected: false, since: Date.now(), reason: "connecting", attempts: 0 }
+  const setState = (next: NatsState) => {
+    state = next
+    options?.onState?.(next)
+  }
+  setState(state)
   const connectionOptions: ConnectionOptions = {
     servers,
     name,
@@ -53,43 +87,90 @@ export async function connectNats(
     timeout: CONNECT_TIMEOUT_MS,
     ...(options ? identityOptions(options) : {}),
   }
-  const describe = (error: unknown) => {
+  /** Reports a failed connection (attempt) and returns its reason, short, for /health. */
+  const describe = (error: unknown): string => {
+    const message = (error as Error).message ?? String(error)
     if (error instanceof errors.AuthorizationError) {
       refused = true
-      if (options) report("refused", () => options.log(refusalMessage(options, error.message)))
-    } else if (options) {
-      // Under Bun a server refusing a TLS client for lack of a certificate shows up only as a timeout.
-      const hint =
-        error instanceof errors.TimeoutError && options.tls && !options.tls.cert_file
-          ? " (if the server requires client certificates, set nats.tls.cert_file and key_file)"
-          : ""
-      report("unreachable", () =>
-        options.log(
-          `cannot connect to NATS at ${servers.join(", ")}: ${(error as Error).message}${hint}; retrying`,
-        ),
-      )
+      if (options) report("refused", refusalMessage(options, message))
+      return `refused: ${message.replace(/^'|'$/g, "")}`
     }
+    // Under Bun a server refusing a TLS client for lack of a certificate shows up only as a timeout.
+    const hint =
+      error instanceof errors.TimeoutError && options?.tls && !options.tls.cert_file
+        ? " (if the server requires client certificates, set nats.tls.cert_file and key_file)"
+        : ""
+    report("unreachable", `cannot connect to NATS at ${servers.join(", ")}: ${message}${hint}; retrying`)
+    return `${message}${hint}`
   }
+  const gaveUp = (cause: unknown) =>
+    new AbortError(`gave up connecting to NATS at ${servers.join(", ")}`, { cause })
+  const signal = options?.signal
+  const aborted = new Promise<void>((resolve) => {
+    if (signal?.aborted) resolve()
+    signal?.addEventListener("abort", () => resolve(), { once: true })
+  })
   // The first connection is retried here rather than by nats.js (waitOnFirstConnect), so that every failure
   // can be reported; after it, nats.js reconnects by itself and reports through status().
+  let last: unknown
   for (;;) {
+    if (signal?.aborted) throw gaveUp(last)
+    const attempt = connect({ ...connectionOptions, waitOnFirstConnect: false })
     try {
-      const nc = await connect({ ...connectionOptions, waitOnFirstConnect: false })
-      void watch(nc, describe, () => {
-        if (refused) options?.log(`NATS accepted agent '${options.agent}' again`)
-        refused = false
+      // an attempt may take up to CONNECT_TIMEOUT_MS (a silent address, a TLS handshake): an abort does not wait
+      const nc = await Promise.race([attempt, aborted.then(() => undefined)])
+      if (!nc) {
+        attempt.then((late) => late.close()).catch(() => {})
+        throw gaveUp(last)
+      }
+      const server = nc.getServer()
+      setState({ connected: true, since: Date.now(), server })
+      let cause: string | undefined // an error reported just before the connection dropped
+      void watch(nc, {
+        error: (error) => {
+          const reason = describe(error)
+          if (state.connected) cause = reason
+          else setState({ ...state, reason })
+        },
+        disconnect: (lost) => {
+          const reason = cause ?? "connection closed"
+          cause = undefined
+          setState({ connected: false, since: Date.now(), server: lost, reason, attempts: 0 })
+          report("disconnected", `lost the NATS connection to ${lost} (${reason}); reconnecting`)
+        },
+        reconnecting: () => {
+          setState({ ...state, attempts: (state.attempts ?? 0) + 1 })
+          const down = Math.round((Date.now() - state.since) / 1000)
+          report(
+            "disconnected",
+            `still not connected to NATS at ${servers.join(", ")} after ${down} s (${state.reason}); reconnecting`,
+          )
+        },
+        reconnect: (back) => {
+          const down = ((Date.now() - state.since) / 1000).toFixed(1)
+          setState({ connected: true, since: Date.now(), server: back })
+          if (refused && options) options.log(`NATS accepted agent '${options.agent}' again`, "info")
+          else report("reconnected", `reconnected to NATS at ${back} after ${down} s`, "info")
+          refused = false
+        },
+        close: () => {
+          setState({
+            connected: false,
+            since: Date.now(),
+            server,
+            reason: "closed by the agent",
+            closed: true,
+          })
+        },
       })
-      if (refused) options?.log(`NATS accepted agent '${options.agent}'`)
+      if (refused && options) options.log(`NATS accepted agent '${options.agent}'`, "info")
       refused = false
       return nc
     } catch (error) {
-      describe(error)
-      await abortableSleep(connectionOptions.reconnectDelayHandler?.() ?? RETRY_MS, options?.signal)
-      if (options?.signal?.aborted) {
-        throw new TransportError("aborted", `gave up connecting to NATS at ${servers.join(", ")}`, {
-          cause: error,
-        })
-      }
+      if (error instanceof AbortError) throw error
+      last = error
+      setState({ ...state, reason: describe(error), attempts: (state.attempts ?? 0) + 1 })
+      await abortableSleep(connectionOptions.reconnectDelayHandler?.() ?? RETRY_MS, signal)
     }
   }
 }
@@ -113,11 +194,22 @@ function refusalMessage(options: AgentNatsOptions, reason: string): string {
   return `${head}: its key ${keyId(options.publicKeyRaw)} is not enrolled on the collector; run there: outpost-collector enroll --config <collector.toml> '${line}'`
 }
 
-async function watch(nc: NatsConnection, onError: (error: unknown) => void, onReconnect: () => void) {
+type StatusHandlers = {
+  error(error: unknown): void
+  disconnect(server: string): void
+  reconnecting(): void
+  reconnect(server: string): void
+  close(): void
+}
+
+async function watch(nc: NatsConnection, on: StatusHandlers) {
   for await (const status of nc.status()) {
     // Permission violations are reported to the publish that caused them; only refusals matter here.
-    if (status.type === "error" && status.error instanceof errors.AuthorizationError) onError(status.error)
-    else if (status.type === "reconnect") onReconnect()
+    if (status.type === "error" && status.error instanceof errors.AuthorizationError) on.error(status.error)
+    else if (status.type === "disconnect") on.disconnect(status.server)
+    else if (status.type === "reconnecting") on.reconnecting()
+    else if (status.type === "reconnect") on.reconnect(status.server)
+    else if (status.type === "close") on.close()
   }
 }
 
@@ -131,15 +223,4 @@ function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<vo
     }
     signal?.addEventListener("abort", done, { once: true })
   })
-}
-
-/** Runs `emit` for a kind of event at most once per `intervalMs`. */
-function rateLimited(intervalMs: number): (kind: string, emit: () => void) => void {
-  const last = new Map<string, number>()
-  return (kind, emit) => {
-    const now = Date.now()
-    if (now - (last.get(kind) ?? Number.NEGATIVE_INFINITY) < intervalMs) return
-    last.set(kind, now)
-    emit()
-  }
 }

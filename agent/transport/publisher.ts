@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/transport-node"
 import { abortableSleep } from "../../shared/abortable-sleep.ts"
+import type { LogLevel } from "../../shared/logger.ts"
 import type { SignedEnvelope } from "../../shared/protocol/envelope.ts"
 
 export type PublishRetryOptions = {
@@ -9,8 +10,8 @@ export type PublishRetryOptions = {
   /** stops retrying when aborted; the publish then rejects */
   signal: AbortSignal
   onRetry?: (error: unknown, attempt: number) => void
-  /** where the duplicate-on-first-publish alarm goes */
-  log?: (message: string) => void
+  /** where the duplicate-on-first-publish alarm goes (at warn) */
+  log?: (message: string, level?: LogLevel) => void
   /** counts envelopes JetStream already had before their first publish */
   stats?: { duplicateFirstPublish: number }
 }
@@ -40,6 +41,7 @@ export async function publishWithRetry(
         if (options.stats) options.stats.duplicateFirstPublish++
         options.log?.(
           `JetStream already had envelope ${envelope.id} before its first publish: another client published this id; check NATS permissions`,
+          "warn",
         )
       }
       return

@@ -1,87 +1,166 @@
 #!/usr/bin/env bun
 import { readFileSync } from "node:fs"
-import { configForCommand, parseArgs, runCli } from "../../shared/cli.ts"
+import {
+  CONFIG_OPTION,
+  type CommandContext,
+  isAbort,
+  type Program,
+  required,
+  runProgram,
+  stopSignal,
+} from "../../shared/cli.ts"
 import { loadConfigFile } from "../../shared/config/load.ts"
-import { ConfigError } from "../../shared/errors.ts"
+import { printableConfig } from "../../shared/config/print.ts"
+import { UsageError } from "../../shared/errors.ts"
 import { VERSION } from "../../shared/version.ts"
-import { checkCollectorConfig } from "../config/checks.ts"
-import { CollectorConfigSchema } from "../config/schema.ts"
-import { startCollector } from "../service.ts"
+import { checkCollectorConfig, checkCollectorHost } from "../config/checks.ts"
+import { type CollectorConfig, CollectorConfigSchema } from "../config/schema.ts"
 import { enrollKey } from "./enroll.ts"
-import { quarantineCommand } from "./quarantine.ts"
 
-const HELP = `outpost-collector ${VERSION}: verifies signed envelopes from JetStream and writes them to DuckDB
+/** Loads --config; `host`: also every check of this machine `run` needs (directories, ports). */
+function load(
+  ctx: CommandContext,
+  command: string,
+  host: boolean,
+): { path: string; config: CollectorConfig } {
+  const path = required(ctx, "config", `outpost-collector ${command}`)
+  const config = loadConfigFile(path, CollectorConfigSchema)
+  checkCollectorConfig(config, path)
+  if (host) checkCollectorHost(config, path)
+  return { path, config }
+}
 
-Usage:
-  outpost-collector run --config <file.toml|file.json>     run the collector (default command)
-  outpost-collector check-config --config <file>           validate a config file and exit
-  outpost-collector enroll --config <file> '<key line>' | --file <agent.key.pub>
-                                                           add an agent's public key to enrolled_keys; a running
-                                                           collector picks it up within a second (or on SIGHUP)
-  outpost-collector quarantine list --config <file>        envelopes waiting in the quarantine, by reason and agent
-  outpost-collector quarantine discard --config <file> (--agent <id> | --reason <reason> | --all)
-                                                           delete quarantined envelopes for good
-  outpost-collector --help | --version
-
-Without [nats].url in the config the collector starts a local nats-server (store under data_dir/nats) that
-lets in only the collector and enrolled agent keys, each agent publishing to its own subjects only.
+const program: Program = {
+  name: "outpost-collector",
+  version: VERSION,
+  summary: "verifies signed envelopes from JetStream and writes them to DuckDB",
+  defaultCommand: "run",
+  footer: `Without [nats] url the collector starts a local nats-server (store under data_dir/nats) that lets in only
+the collector and enrolled agent keys, each agent publishing to its own subjects only.
 HTTP: /health, /status, /metrics (Prometheus), /sql?q=SELECT... (read-only). With [http] token, all but
 /health need 'Authorization: Bearer <token>'; without one, HTTP listens on loopback only. See README.md.
 Envelopes refused for a reason an operator can fix (agent or key not enrolled, over max_envelope_bytes, not
 writable) wait in the quarantine stream and are ingested once enrolled or after a restart with a raised limit.
-Signals: SIGTERM/SIGINT finish the batch in hand, commit, ack, close DuckDB and exit 0;
-SIGHUP reads enrolled_keys again.`
+In config values, \${NAME} and \${NAME:-default} are replaced from the environment.
+Signals: SIGTERM/SIGINT finish the batch in hand, commit, ack, close DuckDB and exit 0; SIGHUP reads
+enrolled_keys again. Exit codes: 0 ok, 1 failure, 2 bad command line or config.`,
+  commands: [
+    {
+      name: "run",
+      summary: "run the collector (the default command)",
+      usage: "run --config <file> [--log-level <level>] [--log-format text|json]",
+      options: CONFIG_OPTION,
+      logs: true,
+      async run(ctx) {
+        const { config } = load(ctx, "run", true)
+        // Loaded here, not at the top: --help, check-config and enroll work without DuckDB's native library.
+        const { startCollector } = await import("../service.ts")
+        const { signal, stopped } = stopSignal()
+        let collector: Awaited<ReturnType<typeof startCollector>>
+        try {
+          collector = await startCollector(config, ctx.logger, { signal })
+        } catch (error) {
+          if (isAbort(error)) return 0 // stopped while starting (e.g. waiting for NATS): nothing was taken
+          throw error
+        }
+        process.on("SIGHUP", () => void collector.reloadEnrollment())
+        await Promise.race([stopped, collector.done])
+        await collector.stop()
+        return 0
+      },
+    },
+    {
+      name: "check-config",
+      summary: "check a config as run would, and exit (0: ok)",
+      usage: "check-config --config <file> [--environment]",
+      description:
+        "Checks the schema, sizes against each other, the HTTP access rules, enrolled_keys, data_dir and the\n" +
+        "DuckDB file writable, the HTTP and local NATS ports free. --environment also reaches NATS (the stream)\n" +
+        "or checks nats-server, and opens the DuckDB file.",
+      options: {
+        ...CONFIG_OPTION,
+        environment: { type: "boolean", help: "also try NATS and DuckDB" },
+      },
+      async run(ctx) {
+        const { path, config } = load(ctx, "check-config", true)
+        if (ctx.values.environment) {
+          const { checkCollectorEnvironment } = await import("./environment.ts")
+          for (const line of await checkCollectorEnvironment(config)) console.log(line)
+        }
+        console.log(`${path}: ok`)
+        return 0
+      },
+    },
+    {
+      name: "config",
+      summary: "print the effective config (defaults filled, environment variables replaced, secrets hidden)",
+      usage: "config --print --config <file> [--format toml|json]",
+      options: {
+        ...CONFIG_OPTION,
+        print: { type: "boolean", help: "print it (the only action for now)" },
+        format: { type: "string", help: "<format>  toml (default) or json" },
+      },
+      run(ctx) {
+        if (!ctx.values.print) throw new UsageError("cli_usage", "outpost-collector config needs --print")
+        const format = ctx.values.format ?? "toml"
+        if (format !== "toml" && format !== "json") {
+          throw new UsageError("cli_usage", `--format must be toml or json, got '${String(format)}'`)
+        }
+        const path = required(ctx, "config", "outpost-collector config")
+        process.stdout.write(printableConfig(loadConfigFile(path, CollectorConfigSchema), format))
+        return 0
+      },
+    },
+    {
+      name: "enroll",
+      summary: "add an agent's public key to enrolled_keys (a running collector picks it up within a second)",
+      usage: "enroll --config <file> ('<key line>' | --file <agent.key.pub>)",
+      options: {
+        ...CONFIG_OPTION,
+        file: { type: "string", short: "f", help: "<path>  the agent's .pub file" },
+      },
+      positionals: { min: 0, max: 8, name: "key line words" },
+      run(ctx) {
+        const { config } = load(ctx, "enroll", false)
+        const file = ctx.values.file as string | undefined
+        const line = file ? readFileSync(file, "utf8") : ctx.positionals.join(" ")
+        if (!line.trim())
+          throw new UsageError("cli_usage", "enroll needs a public key line or --file <agent.key.pub>")
+        const r = enrollKey(
+          config.enrolled_keys,
+          line.split("\n").find((l) => l.trim() && !l.startsWith("#")) ?? "",
+        )
+        console.log(
+          r.status === "enrolled"
+            ? `enrolled agent '${r.agent}' key ${r.keyId} in ${r.path}; a running collector picks it up within a second`
+            : `agent '${r.agent}' key ${r.keyId} is already enrolled in ${r.path}`,
+        )
+        return 0
+      },
+    },
+    {
+      name: "quarantine",
+      summary: "list or discard envelopes waiting in the quarantine",
+      usage: "quarantine (list | discard (--agent <id> | --reason <reason> | --all)) --config <file>",
+      options: {
+        ...CONFIG_OPTION,
+        agent: { type: "string", help: "<id>  only this agent's envelopes" },
+        reason: { type: "string", help: "<reason>  only envelopes refused for this reason" },
+        all: { type: "boolean", help: "discard everything" },
+      },
+      positionals: { min: 1, max: 1, name: "action (list or discard)" },
+      async run(ctx) {
+        const { config } = load(ctx, "quarantine", false)
+        const { quarantineCommand } = await import("./quarantine.ts")
+        const filter = {
+          agent: ctx.values.agent as string | undefined,
+          reason: ctx.values.reason as string | undefined,
+          all: ctx.values.all === true,
+        }
+        return await quarantineCommand(config, ctx.positionals[0], filter, (line) => console.log(line))
+      },
+    },
+  ],
+}
 
-const log = (message: string) => console.log(`${new Date().toISOString()} collector: ${message}`)
-
-await runCli(async () => {
-  const args = parseArgs(process.argv.slice(2), ["help", "version", "all"])
-  if (args.switches.has("help")) return void console.log(HELP)
-  if (args.switches.has("version")) return void console.log(VERSION)
-  const command = args.command ?? "run"
-  if (command === "quarantine") {
-    const path = args.flags.get("config")
-    if (!path) throw new ConfigError("cli", "--config <file> is required")
-    const config = loadConfigFile(path, CollectorConfigSchema)
-    const filter = {
-      agent: args.flags.get("agent"),
-      reason: args.flags.get("reason"),
-      all: args.switches.has("all"),
-    }
-    return await quarantineCommand(config, args.rest[0], filter, (line) => console.log(line))
-  }
-  if (command === "enroll") {
-    const path = args.flags.get("config")
-    if (!path) throw new ConfigError("cli", "--config <file> is required")
-    const file = args.flags.get("file")
-    const line = file ? readFileSync(file, "utf8") : args.rest.join(" ")
-    if (!line.trim()) throw new ConfigError("cli", "enroll needs a public key line or --file <agent.key.pub>")
-    const config = loadConfigFile(path, CollectorConfigSchema)
-    const r = enrollKey(
-      config.enrolled_keys,
-      line.split("\n").find((l) => l.trim() && !l.startsWith("#")) ?? "",
-    )
-    console.log(
-      r.status === "enrolled"
-        ? `enrolled agent '${r.agent}' key ${r.keyId} in ${r.path}; a running collector picks it up within a second`
-        : `agent '${r.agent}' key ${r.keyId} is already enrolled in ${r.path}`,
-    )
-    return 0
-  }
-  if (command !== "run" && command !== "check-config") {
-    throw new ConfigError("cli", `unknown command '${command}'\n\n${HELP}`)
-  }
-  // Loaded as for "run" so that the cross-field checks run for both commands before "ok" is printed.
-  const config = configForCommand("run", args, CollectorConfigSchema, HELP)
-  if (!config) return 0
-  checkCollectorConfig(config, args.flags.get("config"))
-  if (command === "check-config") return void console.log(`${args.flags.get("config")}: ok`)
-  const collector = await startCollector(config, log)
-  const stop = () => void collector.stop().then(() => process.exit(0))
-  process.once("SIGTERM", stop)
-  process.once("SIGINT", stop)
-  process.on("SIGHUP", () => void collector.reloadEnrollment())
-  await collector.done
-  await collector.stop()
-  return 0
-})
+await runProgram(program, process.argv.slice(2))

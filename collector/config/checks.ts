@@ -1,3 +1,5 @@
+import { isAbsolute, join } from "node:path"
+import { bindable, readableFile, writableDir, writableFile } from "../../shared/config/preflight.ts"
 import { ConfigError } from "../../shared/errors.ts"
 import { resolveHttpAccess } from "../http/access-config.ts"
 import { loadEnrollment } from "../ingest/enrollment.ts"
@@ -32,7 +34,42 @@ export function checkCollectorConfig(config: CollectorConfig, origin = "config")
       problems.push(error.message)
     }
   }
-  if (problems.length > 0) {
-    throw new ConfigError("config_invalid", `invalid ${origin}:\n${problems.map((p) => `  ${p}`).join("\n")}`)
+  throwProblems(origin, problems)
+}
+
+/** The DuckDB file's path: `duckdb_file` as given when absolute, else inside `data_dir`. */
+export function duckdbPathOf(config: CollectorConfig): string {
+  return isAbsolute(config.duckdb_file) ? config.duckdb_file : join(config.data_dir, config.duckdb_file)
+}
+
+/**
+ * What `run` needs of this host, checked by `check-config` too: data_dir and the DuckDB file writable, the HTTP
+ * port (and the local NATS port) free to listen on, TLS files readable.
+ */
+export function checkCollectorHost(config: CollectorConfig, origin = "config"): void {
+  const problems: (string | undefined)[] = [
+    writableDir("data_dir", config.data_dir),
+    writableFile("duckdb_file", duckdbPathOf(config)),
+    bindable("http", config.http.host, config.http.port),
+  ]
+  const n = config.nats
+  if (n.url === undefined) problems.push(bindable("nats.local_port", n.local_host, n.local_port))
+  if (n.local_tls) {
+    problems.push(readableFile("nats.local_tls.cert_file", n.local_tls.cert_file))
+    problems.push(readableFile("nats.local_tls.key_file", n.local_tls.key_file))
+    if (n.local_tls.ca_file) problems.push(readableFile("nats.local_tls.ca_file", n.local_tls.ca_file))
   }
+  if (n.tls) problems.push(readableFile("nats.tls.ca_file", n.tls.ca_file))
+  const auth = n.auth as { type: string; path?: string }
+  if (auth.path !== undefined) problems.push(readableFile("nats.auth.path", auth.path))
+  throwProblems(
+    origin,
+    problems.filter((p): p is string => p !== undefined),
+  )
+}
+
+function throwProblems(origin: string, problems: string[]): void {
+  if (problems.length === 1) throw new ConfigError("config_invalid", `${origin}: ${problems[0]}`)
+  if (problems.length > 1)
+    throw new ConfigError("config_invalid", `${origin}: ${problems.length} problems`, { details: problems })
 }

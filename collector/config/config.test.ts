@@ -10,7 +10,7 @@ async function checkConfig(name: string, text: string) {
   const path = join(dir.path, name)
   // @KEYS@ stands for an enrolled_keys file that exists (check-config reads it)
   writeFileSync(join(dir.path, "keys"), "# none yet\n")
-  writeFileSync(path, text.replaceAll("@KEYS@", join(dir.path, "keys")))
+  writeFileSync(path, text.replaceAll("@KEYS@", join(dir.path, "keys")).replaceAll("@DIR@", dir.path))
   const proc = Bun.spawnSync([process.execPath, cli, "check-config", "--config", path])
   return { code: proc.exitCode, stderr: proc.stderr.toString(), stdout: proc.stdout.toString() }
 }
@@ -19,7 +19,7 @@ describe("collector config validation", () => {
   test("a valid TOML config passes", async () => {
     const r = await checkConfig(
       "ok.toml",
-      'data_dir = "/tmp/x"\nenrolled_keys = "@KEYS@"\n[stream]\nmax_age_s = 60\n',
+      'data_dir = "@DIR@/data"\nenrolled_keys = "@KEYS@"\n[stream]\nmax_age_s = 60\n[http]\nport = 0\n[nats]\nlocal_port = 1\nurl = "nats://127.0.0.1:4222"\n',
     )
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
@@ -59,7 +59,7 @@ describe("collector config validation", () => {
       'data_dir = "/d"\nenrolled_keys = "/k"\n[consumer]\nmax_ack = 3\n',
       "consumer.max_ack: unknown field",
     ],
-    ["TOML syntax", "data_dir = \n", "is not valid TOML"],
+    ["TOML syntax", 'enrolled_keys = "/k"\ndata_dir = \n', "bad.toml:2:12: invalid value"],
   ])("%s exits non-zero naming the field", async (_name, text, message) => {
     const r = await checkConfig("bad.toml", text)
     expect(r.code).toBe(2)
@@ -72,5 +72,30 @@ describe("collector config validation", () => {
     expect(r.stderr).toContain("data_dir: expected string")
     expect(r.stderr).toContain("enrolled_keys: required field is missing")
     expect(r.stderr).toContain("nats.url:")
+  })
+})
+
+describe("collector check-config checks the host as run would", () => {
+  test("an HTTP port in use and a data_dir that cannot be created: every problem at once, one per line", async () => {
+    const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    try {
+      const r = await checkConfig(
+        "c.toml",
+        `data_dir = "@KEYS@/data"\nenrolled_keys = "@KEYS@"\n[http]\nport = ${busy.port}\n[nats]\nurl = "nats://127.0.0.1:4222"\n`,
+      )
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain("3 problems (config_invalid)")
+      expect(r.stderr).toContain(`  - http: 127.0.0.1:${busy.port} is in use`)
+      expect(r.stderr).toContain("  - data_dir: cannot create")
+      expect(r.stderr).toContain("  - duckdb_file: ")
+    } finally {
+      busy.stop(true)
+    }
+  })
+
+  test("a .yml config is refused by name", async () => {
+    const r = await checkConfig("c.yml", "data_dir: /d\n")
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("YAML is not supported")
   })
 })

@@ -5,7 +5,7 @@ import { createCollectorMetrics } from "../metrics/collector-metrics.ts"
 import { openQueryPool, type QueryPool } from "../sinks/duckdb/query-pool.ts"
 import { DuckDbWriter } from "../sinks/duckdb/writer.ts"
 import type { HttpAccess } from "./access.ts"
-import { createHttpApp } from "./app.ts"
+import { createHttpApp, type HttpDeps } from "./app.ts"
 
 setDefaultTimeout(60_000)
 
@@ -19,15 +19,16 @@ describe("HTTP app", () => {
   let open: ReturnType<typeof createHttpApp>
   let guarded: ReturnType<typeof createHttpApp>
 
-  const app = (access: Partial<HttpAccess>) =>
+  const app = (access: Partial<HttpAccess>, more: Partial<HttpDeps> = {}) =>
     createHttpApp({
-      queries,
+      queries: () => queries,
       access: { token: null, bindHost: "127.0.0.1", allowedHosts: [], port: PORT, ...access },
       metrics: createCollectorMetrics(),
       problems: () => [],
       quarantine: async () => null,
       consumerLag: async () => ({ pending: 0, ackPending: 0 }),
       startedAt: Date.now(),
+      ...more,
     })
   const get = (
     target: ReturnType<typeof createHttpApp>,
@@ -151,5 +152,48 @@ describe("HTTP app", () => {
       "collector.example.net",
     )
     expect(res.status).toBe(200)
+  })
+
+  test("while DuckDB opens, /health, /status and /sql answer 503 with the reason; /metrics answers", async () => {
+    const starting = app(
+      {},
+      { queries: () => undefined, problems: () => ["duckdb: opening /data/outpost.duckdb"] },
+    )
+    const health = await get(starting, "/health")
+    expect(health.status).toBe(503)
+    expect(await health.json()).toEqual({
+      status: "degraded",
+      problems: ["duckdb: opening /data/outpost.duckdb"],
+    })
+    for (const path of ["/status", sql("SELECT 1")]) {
+      const res = await get(starting, path)
+      expect(res.status).toBe(503)
+      expect(res.headers.get("retry-after")).toBe("1")
+      expect(await res.json()).toEqual({
+        error: "the collector is starting",
+        problems: ["duckdb: opening /data/outpost.duckdb"],
+      })
+    }
+    expect((await get(starting, "/metrics")).status).toBe(200)
+  })
+
+  test("requests are timed by route template and status class, refusals and unknown paths included", async () => {
+    const metrics = createCollectorMetrics()
+    const timed = app({ token: TOKEN }, { metrics })
+    await get(timed, "/health")
+    await get(timed, "/metrics", bearer)
+    await get(timed, sql("SELECT 1"), bearer)
+    await get(timed, sql("SELECT 1"))
+    await get(timed, "/nowhere/12345", bearer)
+    await get(timed, "/status/../x", bearer)
+    const name = "outpost_collector_http_request_duration_seconds"
+    expect(metrics.registry.labelSets(name).sort()).toEqual([
+      '{route="/health",status_class="2xx"}',
+      '{route="/metrics",status_class="2xx"}',
+      '{route="/sql",status_class="2xx"}',
+      '{route="/sql",status_class="4xx"}',
+      '{route="other",status_class="4xx"}',
+    ])
+    expect(metrics.registry.observations(name, { route: "other", status_class: "4xx" }).count).toBe(2)
   })
 })

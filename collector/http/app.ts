@@ -1,17 +1,17 @@
 import { Elysia } from "elysia"
-import type { CollectorMetrics } from "../metrics/collector-metrics.ts"
+import { type CollectorMetrics, httpRouteLabel, statusClass } from "../metrics/collector-metrics.ts"
 import type { QueryPool } from "../sinks/duckdb/query-pool.ts"
 import { QueryError } from "../sinks/duckdb/query-pool-error.ts"
 import { checkAccess, type HttpAccess } from "./access.ts"
 import { createSqlRoute, queryErrorResponse } from "./sql-route.ts"
 
 export type HttpDeps = {
-  /** runs /sql and the /status queries, apart from the writer */
-  queries: QueryPool
+  /** runs /sql and the /status queries apart from the writer; undefined until DuckDB is open (503 then) */
+  queries(): QueryPool | undefined
   /** token, Host and Origin rules (see resolveHttpAccess) */
   access: HttpAccess
   metrics: CollectorMetrics
-  /** why the collector is not healthy (NATS, ingest, storage, stream); empty when it is */
+  /** why the collector is not healthy (starting, NATS, ingest, storage, stream); empty when it is */
   problems(): string[]
   /** what waits in the quarantine, by reason and agent (null while NATS cannot tell) */
   quarantine(): Promise<{
@@ -19,17 +19,25 @@ export type HttpDeps = {
     bytes: number
     groups: { reason: string; agent: string; messages: number }[]
   } | null>
-  /** consumer lag, refreshed on call */
+  /** consumer lag, refreshed on call (null while NATS cannot tell) */
   consumerLag(): Promise<{ pending: number; ackPending: number } | null>
   startedAt: number
 }
 
+/** What serves requests: `handle` answers one (Bun.serve, or a test with `new Request(...)`). */
+export type HttpApp = { handle(request: Request): Promise<Response> }
+
 /**
  * HTTP surface: /health (open), and /status, /metrics and read-only /sql behind the Host, Origin and token
- * checks. Errors are JSON with a message.
+ * checks. Errors are JSON with a message. Every request is timed by route and status class, refusals included.
  */
-export function createHttpApp(deps: HttpDeps) {
-  return new Elysia()
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const notReady = () =>
+    new Response(JSON.stringify({ error: "the collector is starting", problems: deps.problems() }), {
+      status: 503,
+      headers: { "content-type": "application/json", "retry-after": "1" },
+    })
+  const app = new Elysia()
     .onRequest(({ request }) => checkAccess(deps.access, request) ?? undefined)
     .onError(({ code, error, set }) => {
       if (error instanceof QueryError) return queryErrorResponse(error)
@@ -50,7 +58,9 @@ export function createHttpApp(deps: HttpDeps) {
       return problems.length === 0 ? { status: "ok" } : { status: "degraded", problems }
     })
     .get("/status", async () => {
-      const agents = await deps.queries.rows(`
+      const queries = deps.queries()
+      if (!queries) return notReady()
+      const agents = await queries.rows(`
         SELECT agent, any_value(host) AS host, max(received_at)::VARCHAR AS last_envelope_at,
                count(*) AS envelopes, sum(entries) AS records
         FROM envelopes GROUP BY agent ORDER BY agent`)
@@ -61,7 +71,7 @@ export function createHttpApp(deps: HttpDeps) {
         agents,
         consumer: lag,
         quarantine: await deps.quarantine(),
-        rejected: await deps.queries.rows(
+        rejected: await queries.rows(
           "SELECT reason, count(*) AS count FROM processing_errors GROUP BY reason ORDER BY reason",
         ),
       }
@@ -75,5 +85,16 @@ export function createHttpApp(deps: HttpDeps) {
       set.headers["content-type"] = "text/plain; version=0.0.4"
       return deps.metrics.registry.render()
     })
-    .use(createSqlRoute(deps.queries))
+    .use(createSqlRoute(deps.queries, notReady))
+  return {
+    async handle(request) {
+      const started = performance.now()
+      const response = await app.handle(request)
+      deps.metrics.httpRequestDuration((performance.now() - started) / 1000, {
+        route: httpRouteLabel(new URL(request.url).pathname),
+        status_class: statusClass(response.status),
+      })
+      return response
+    },
+  }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { connect } from "node:net"
 import { join } from "node:path"
+import { OutpostError } from "../../shared/errors.ts"
 import { tempDir, waitFor } from "../../test/harness/index.ts"
 import { createCollectorMetrics } from "../metrics/collector-metrics.ts"
 import { openQueryPool, type QueryPool } from "../sinks/duckdb/query-pool.ts"
@@ -48,7 +49,7 @@ describe("HTTP through Bun.serve", () => {
     })
     const access: HttpAccess = { token: TOKEN, bindHost: "127.0.0.1", allowedHosts: [], port: 0 }
     const app = createHttpApp({
-      queries,
+      queries: () => queries,
       access,
       metrics: createCollectorMetrics(),
       problems: () => [],
@@ -56,7 +57,7 @@ describe("HTTP through Bun.serve", () => {
       consumerLag: async () => null,
       startedAt: Date.now(),
     })
-    server = serveHttp(app, { host: "127.0.0.1", port: 0, access, queries })
+    server = serveHttp(app, { host: "127.0.0.1", port: 0, access, queries: () => queries })
     url = `http://127.0.0.1:${server.port}`
   })
   afterAll(async () => {
@@ -88,5 +89,19 @@ describe("HTTP through Bun.serve", () => {
     expect(await request).toBe("AbortError")
     // The query would run for about 20 s more; the disconnect stops it.
     await waitFor("the query to be interrupted", () => queries.load.running === 0, 3000)
+  })
+
+  test("a port in use fails with an error naming host:port and the reason", () => {
+    const access: HttpAccess = { token: TOKEN, bindHost: "127.0.0.1", allowedHosts: [], port: 0 }
+    const app = { handle: () => new Response("x") }
+    expect(() => serveHttp(app, { host: "127.0.0.1", port: server.port, access })).toThrow(
+      `cannot listen for HTTP on 127.0.0.1:${server.port}: the address is already in use`,
+    )
+    try {
+      serveHttp(app, { host: "127.0.0.1", port: server.port, access })
+    } catch (error) {
+      expect(error).toBeInstanceOf(OutpostError)
+      expect((error as OutpostError).code).toBe("http_listen")
+    }
   })
 })

@@ -26,15 +26,18 @@ export function queryErrorResponse(error: QueryError): Response {
 
 /**
  * `GET /sql?q=<one read-only statement>&limit=<rows>`: `{"rows": [...], "truncated": false}`, or with
- * `"truncated": true, "truncated_reason": "rows" | "bytes"` when a cap cut the result short.
+ * `"truncated": true, "truncated_reason": "rows" | "bytes"` when a cap cut the result short; `notReady()` while
+ * DuckDB is not open yet.
  */
-export function createSqlRoute(queries: QueryPool) {
+export function createSqlRoute(queries: () => QueryPool | undefined, notReady: () => Response) {
   return new Elysia().get(
     "/sql",
     async ({ query, request }) => {
+      const pool = queries()
+      if (!pool) return notReady()
       try {
         const limit = Math.floor(query.limit)
-        const result = await queries.query(query.q, { limit, signal: request.signal })
+        const result = await pool.query(query.q, { limit, signal: request.signal })
         const tail = result.truncated
           ? `"truncated":true,"truncated_reason":"${result.truncated}"`
           : `"truncated":false`

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { safeText } from "../../shared/log-text.ts"
+import type { Logger } from "../../shared/logger.ts"
 import { type Enrollment, loadEnrollment } from "./enrollment.ts"
 
 /** Size, mtime and inode of the keys file, or of every `*.pub` in the keys directory: changes when any does. */
@@ -24,7 +25,7 @@ function fingerprint(path: string): string {
 export type EnrollmentWatchOptions = {
   path: string
   initial: Enrollment
-  log(message: string): void
+  log: Logger
   /** a new, valid enrollment is in effect */
   onChange(enrollment: Enrollment): void | Promise<void>
   onReload?(result: "ok" | "error"): void
@@ -82,7 +83,7 @@ export class EnrollmentWatch {
     try {
       next = loadEnrollment(this.o.path)
     } catch (error) {
-      this.o.log(
+      this.o.log.warn(
         `enrolled_keys ${why} but cannot be used, keeping the previous keys: ${safeText((error as Error).message)}`,
       )
       this.o.onReload?.("error")
@@ -90,14 +91,14 @@ export class EnrollmentWatch {
     }
     const before = keyCount(this.current)
     this.current = next
-    this.o.log(
+    this.o.log.info(
       `enrolled_keys reloaded (${why}): ${next.size} agent(s), ${keyCount(next)} key(s) (was ${before})`,
     )
     this.o.onReload?.("ok")
     try {
       await this.o.onChange(next)
     } catch (error) {
-      this.o.log(`after reloading enrolled_keys: ${safeText((error as Error).message)}`)
+      this.o.log.warn(`after reloading enrolled_keys: ${safeText((error as Error).message)}`)
     }
   }
 }

@@ -13,7 +13,7 @@ import {
   loadPrivateKey,
 } from "../../shared/protocol/keys.ts"
 import { encodeLogsBody, type LogPart, MAX_LOGS_PARTS } from "../../shared/protocol/logs-body.ts"
-import { freePort, tempDir, waitFor } from "../../test/harness/index.ts"
+import { freePort, recordingLogger, tempDir, waitFor } from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { type RunningCollector, startCollector } from "../service.ts"
 
@@ -105,7 +105,7 @@ describe("a hostile agent cannot stall the others", () => {
       },
       CollectorConfigSchema,
     )
-    collector = await startCollector(config, (m) => process.env.OUTPOST_TEST_LOG && console.log(m))
+    collector = await startCollector(config, recordingLogger("collector"))
     nc = await connect({ servers: nats.url })
   })
   afterAll(async () => {

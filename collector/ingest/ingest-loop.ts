@@ -1,10 +1,11 @@
 import type { Consumer } from "@nats-io/jetstream"
 import { safeText } from "../../shared/log-text.ts"
+import { createRepeatLimiter } from "../../shared/logger.ts"
 import { type Delivery, HeldMessages } from "./delivery.ts"
 import { toIncoming } from "./incoming.ts"
 import { type BatchContext, processBatch } from "./process-batch.ts"
 
-export type IngestLoopOptions = Omit<BatchContext, "signal"> & {
+export type IngestLoopOptions = Omit<BatchContext, "signal" | "warnRepeated"> & {
   consumer: Consumer
   /** most messages written in one DuckDB transaction */
   batchMaxMessages: number
@@ -60,7 +61,9 @@ function createSignal() {
  */
 export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal): IngestLoop {
   const o = options
-  const ctx: BatchContext = { ...o, signal }
+  const repeat = createRepeatLimiter(60_000)
+  const warnRepeated = (key: string, message: string) => repeat(key, (line) => o.log.warn(line), message)
+  const ctx: BatchContext = { ...o, signal, warnRepeated }
   const held = new HeldMessages()
   held.start(Math.max(200, Math.floor(o.ackWaitMs / 3)))
   let turn: Promise<unknown> = Promise.resolve()
@@ -92,6 +95,7 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
         signal.addEventListener("abort", stop, { once: true })
         for await (const m of messages) {
           buffer.push(held.delivery(m, toIncoming(m)))
+          o.metrics.envelopesReceived()
           bufferedBytes += m.data.length
           arrived.notify()
           while (bufferedBytes > maxBufferedBytes && !signal.aborted) await drained.wait(1000)
@@ -100,7 +104,7 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
         if (!signal.aborted) await o.onConsumeError?.(new Error("consume ended"))
       } catch (error) {
         if (signal.aborted) break
-        o.log(`consume failed, retrying: ${safeText((error as Error).message)}`)
+        warnRepeated("consume", `consume failed, retrying: ${safeText((error as Error).message)}`)
         await o.onConsumeError?.(error)
         await Bun.sleep(200)
       }
@@ -139,7 +143,7 @@ export function startIngestLoop(options: IngestLoopOptions, signal: AbortSignal)
         await exclusive(() => processBatch(ctx, batch))
       } catch (error) {
         // Never leave the loop over one batch: unsettled messages come back after ack_wait.
-        o.log(`batch of ${batch.length} messages failed: ${safeText((error as Error).message)}`)
+        o.log.error(`batch of ${batch.length} messages failed: ${safeText((error as Error).message)}`)
       }
     }
     await consumed

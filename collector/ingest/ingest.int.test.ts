@@ -12,7 +12,13 @@ import {
   loadPrivateKey,
 } from "../../shared/protocol/keys.ts"
 import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
-import { type NatsServer, startNatsServer, tempDir, waitFor } from "../../test/harness/index.ts"
+import {
+  type NatsServer,
+  recordingLogger,
+  startNatsServer,
+  tempDir,
+  waitFor,
+} from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
 import { type RunningCollector, startCollector } from "../service.ts"
 import { QUARANTINE_REASONS } from "./quarantine.ts"
@@ -72,7 +78,8 @@ describe("collector ingest against real nats-server and DuckDB", () => {
   let collector: RunningCollector
   let nc: NatsConnection
   let jsm: JetStreamManager
-  const collectorLog: string[] = []
+  const log = recordingLogger("collector")
+  const collectorLog = log.messages
 
   const publish = async (env: SignedEnvelope, mutate: (h: Record<string, string>) => void = () => {}) => {
     const h = natsHeaders()
@@ -108,10 +115,7 @@ describe("collector ingest against real nats-server and DuckDB", () => {
       },
       CollectorConfigSchema,
     )
-    collector = await startCollector(config, (m) => {
-      collectorLog.push(m)
-      if (process.env.OUTPOST_TEST_LOG) console.log(m)
-    })
+    collector = await startCollector(config, log)
     nc = await connect({ servers: nats.url })
     jsm = await jetstreamManager(nc)
   })

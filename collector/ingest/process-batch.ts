@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { safeText } from "../../shared/log-text.ts"
+import type { Logger } from "../../shared/logger.ts"
 import { HEADER } from "../../shared/protocol/envelope.ts"
 import type { CollectorMetrics } from "../metrics/collector-metrics.ts"
 import { yieldToEventLoop } from "../sinks/duckdb/log-parts.ts"
@@ -20,7 +21,9 @@ export type BatchContext = {
   quarantine: Quarantine
   storage: StorageHealth
   maxEnvelopeBytes: number
-  log(message: string): void
+  log: Logger
+  /** warns at most once a minute per key (failures that repeat per batch while NATS is away); default log.warn */
+  warnRepeated?(key: string, message: string): void
   logReject(reason: string, message: string): void
   /** ends waiting for storage at shutdown */
   signal: AbortSignal
@@ -76,9 +79,11 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
     }
   })
   let result: WriteResult
+  let receivedAt: number
   for (;;) {
     try {
-      result = await c.writer.write({ accepted, rejected, receivedAt: Date.now() })
+      receivedAt = Date.now()
+      result = await c.writer.write({ accepted, rejected, receivedAt })
       c.storage.ok()
       break
     } catch (error) {
@@ -93,7 +98,7 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
         continue
       }
       if (batch.length > 1) {
-        c.log(
+        c.log.warn(
           `DuckDB write of ${batch.length} messages failed (${safeText((error as Error).message)}); writing them one by one`,
         )
         for (const d of batch) await processBatch(c, [d])
@@ -109,15 +114,14 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
   for (const e of accepted) {
     records += e.meta.count
     bytes += e.bytes
+    c.metrics.agents.envelope(e.meta.agent, e.meta.count, receivedAt)
   }
-  c.metrics.envelopesReceived(accepted.length)
+  c.metrics.envelopesAccepted(accepted.length)
   c.metrics.recordsReceived(records)
   c.metrics.bytesReceived(bytes)
   c.metrics.rowsWritten(result.linesWritten, { table: "log_lines" })
   c.metrics.rowsWritten(rejected.length, { table: "processing_errors" })
-  c.metrics.flushes()
-  c.metrics.flushSeconds(result.durationMs / 1000)
-  c.metrics.lastFlushSeconds(result.durationMs / 1000)
+  c.metrics.flushDuration(result.durationMs / 1000)
 }
 
 async function settle(
@@ -147,8 +151,14 @@ async function settle(
     await c.nc.flush()
   } catch (error) {
     // Rows are committed; acks lost in a reconnect only cause redelivery, which dedup absorbs.
-    c.log(
-      `acks may not have reached NATS (${(error as Error).message}); redelivered envelopes will be skipped`,
+    if (c.signal.aborted) {
+      c.log.debug(`acks of the last batch may be lost at shutdown: ${safeText((error as Error).message)}`)
+      return
+    }
+    warn(
+      c,
+      "acks",
+      `acks may not have reached NATS (${safeText((error as Error).message)}); redelivered envelopes will be skipped`,
     )
   }
 }
@@ -176,7 +186,9 @@ async function toQuarantine(
     }
     d.term()
   } catch (error) {
-    c.log(
+    warn(
+      c,
+      "quarantine",
       `cannot quarantine stream message ${d.incoming.streamSeq} (${safeText((error as Error).message)}); it will be redelivered`,
     )
     d.retry(5000)
@@ -187,7 +199,7 @@ async function unwritable(c: BatchContext, d: Delivery, verdict: Verdict, error:
   const message = safeText((error as Error).message)
   if (d.source === "quarantine") return // stays in the quarantine; the next replay tries again
   if (d.deliveryCount < MAX_WRITE_ATTEMPTS) {
-    c.log(`DuckDB write failed (attempt ${d.deliveryCount}), will be redelivered: ${message}`)
+    c.log.warn(`DuckDB write failed (attempt ${d.deliveryCount}), will be redelivered: ${message}`)
     d.retry(2000)
     return
   }
@@ -207,7 +219,7 @@ async function unwritable(c: BatchContext, d: Delivery, verdict: Verdict, error:
   try {
     await c.writer.write({ accepted: [], rejected: [record], receivedAt: Date.now() })
   } catch (recordError) {
-    c.log(
+    c.log.error(
       `cannot record unwritable stream message ${m.streamSeq} either (${safeText((recordError as Error).message)}); quarantining it`,
     )
   }
@@ -232,4 +244,9 @@ function forRecord(r: RejectedEnvelope, note?: string): RejectedEnvelope {
     message: safeText(note ? `${r.message} (${note})` : r.message, 1024),
     headers: recordedHeaders(r.headers),
   }
+}
+
+function warn(c: BatchContext, key: string, message: string): void {
+  if (c.warnRepeated) c.warnRepeated(key, message)
+  else c.log.warn(message)
 }

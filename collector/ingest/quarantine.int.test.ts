@@ -12,6 +12,7 @@ import {
   type NatsServer,
   newTestKey,
   publishEnvelope,
+  recordingLogger,
   startNatsServer,
   type TestKey,
   tempDir,
@@ -66,9 +67,10 @@ describe("quarantine: envelopes refused for a reason an operator can fix are kep
         },
         CollectorConfigSchema,
       )
-    const logs: string[] = []
+    const log = recordingLogger("collector")
+    const logs = log.messages
     const start = async (extra: Record<string, unknown> = {}) => {
-      const c = await startCollector(configOf(extra), (m) => logs.push(m))
+      const c = await startCollector(configOf(extra), log)
       cleanup.push(() => c.stop())
       return c
     }

@@ -1,5 +1,6 @@
 import { abortableSleep } from "../../shared/abortable-sleep.ts"
 import { safeText } from "../../shared/log-text.ts"
+import type { Logger } from "../../shared/logger.ts"
 
 /**
  * Errors that say the database cannot write at all (not that one message is bad). Out of memory counts: it
@@ -26,7 +27,7 @@ export class StorageHealth {
   private attempts = 0
 
   constructor(
-    private readonly log: (message: string) => void,
+    private readonly log: Logger,
     private readonly onChange: (writable: boolean) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
@@ -53,10 +54,10 @@ export class StorageHealth {
     const message = safeText((cause as Error)?.message ?? String(cause))
     if (this.reason === undefined) {
       this.downSince = this.now()
-      this.log(`DuckDB cannot write (${message}); holding messages in JetStream and retrying`)
+      this.log.warn(`DuckDB cannot write (${message}); holding messages in JetStream and retrying`)
       this.onChange(false)
     } else if (this.attempts % 10 === 0) {
-      this.log(
+      this.log.warn(
         `DuckDB still cannot write after ${Math.round((this.now() - this.downSince) / 1000)} s: ${message}`,
       )
     }
@@ -67,7 +68,7 @@ export class StorageHealth {
   /** A write succeeded. */
   ok(): void {
     if (this.reason === undefined) return
-    this.log(`DuckDB writes again after ${Math.round((this.now() - this.downSince) / 1000)} s; resuming`)
+    this.log.info(`DuckDB writes again after ${Math.round((this.now() - this.downSince) / 1000)} s; resuming`)
     this.reason = undefined
     this.attempts = 0
     this.onChange(true)

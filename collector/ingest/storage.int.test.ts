@@ -10,6 +10,7 @@ import {
   newTestKey,
   publishEnvelope,
   queryNumber,
+  recordingLogger,
   startNatsServer,
   tempDir,
   waitFor,
@@ -55,6 +56,7 @@ describe("a database that cannot write", () => {
     async () => {
       await using nats = await startNatsServer()
       writeFileSync(join(dir.path, "keys"), `${formatPublicKeyLine(key.publicKeyRaw, "edge-1")}\n`)
+      const log = recordingLogger("collector")
       const collector = await startCollector(
         parseConfig(
           {
@@ -68,7 +70,7 @@ describe("a database that cannot write", () => {
           },
           CollectorConfigSchema,
         ),
-        () => {},
+        log,
       )
       try {
         const nc = await connect({ servers: nats.url })
@@ -88,8 +90,8 @@ describe("a database that cannot write", () => {
         expect(health.problems.some((p) => p.startsWith("storage: ") && /space/i.test(p))).toBe(true)
         const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text()
         expect(metrics).toContain("outpost_collector_storage_writable 0")
-        expect(metrics).not.toMatch(/outpost_collector_envelopes_quarantined_total\{/)
-        expect(metrics).not.toMatch(/outpost_collector_envelopes_rejected_total\{/)
+        // Every reason is exported, at 0: nothing was quarantined or rejected for the outage.
+        expect(metrics).not.toMatch(/outpost_collector_envelopes_(quarantined|rejected)_total\{[^}]*\} [1-9]/)
         const jsm = await jetstreamManager(nc)
         // Four failed attempts take 0.5 + 1 + 2 s of backoff: well past the 1 s ack_wait.
         await waitFor("four attempts while DuckDB cannot write", async () => {
@@ -103,6 +105,9 @@ describe("a database that cannot write", () => {
         rmSync(join(mount, "filler"))
         await waitFor("every line after space returned", async () => (await count()) === 61 * 200, 60_000)
         expect((await fetch(`${collector.httpUrl}/health`)).status).toBe(200)
+        // Said once when it began (warn), once when it ended (info): not once per failed attempt.
+        expect(log.at("warn").filter((m) => m.startsWith("DuckDB cannot write"))).toHaveLength(1)
+        expect(log.at("info").filter((m) => m.startsWith("DuckDB writes again"))).toHaveLength(1)
         expect(await queryNumber(collector.httpUrl, 'SELECT count(DISTINCT "offset") AS n FROM logs')).toBe(
           61 * 200,
         )

@@ -10,6 +10,7 @@ import {
   newTestKey,
   publishEnvelope,
   queryNumber,
+  recordingLogger,
   startNatsServer,
   tempDir,
   waitFor,
@@ -31,7 +32,8 @@ describe("stream and consumer deleted under the collector", () => {
     await using nats = await startNatsServer()
     await using dir = tempDir()
     writeFileSync(join(dir.path, "keys"), `${formatPublicKeyLine(key.publicKeyRaw, "edge-1")}\n`)
-    const logs: string[] = []
+    const log = recordingLogger("collector")
+    const logs = log.messages
     const collector = await startCollector(
       parseConfig(
         {
@@ -42,10 +44,7 @@ describe("stream and consumer deleted under the collector", () => {
         },
         CollectorConfigSchema,
       ),
-      (m) => {
-        logs.push(m)
-        if (process.env.OUTPOST_TEST_LOG) console.log(m)
-      },
+      log,
     )
     const nc = await connect({ servers: nats.url })
     try {

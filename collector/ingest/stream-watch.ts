@@ -1,5 +1,6 @@
 import type { JetStreamManager } from "@nats-io/jetstream"
 import { safeText } from "../../shared/log-text.ts"
+import type { Logger } from "../../shared/logger.ts"
 import type { CollectorConfig } from "../config/schema.ts"
 import { ensureStreamAndConsumer, replaceConsumer } from "./stream-setup.ts"
 
@@ -7,7 +8,7 @@ export type StreamWatchOptions = {
   jsm: JetStreamManager
   config: CollectorConfig
   intervalMs?: number
-  log(message: string): void
+  log: Logger
   /** something was missing and is back: what */
   onRecreated(what: "stream" | "consumer" | "quarantine"): void
   /** messages wait in the stream but nothing was delivered since the last check: the pull seems stuck */
@@ -64,12 +65,12 @@ export class StreamWatch {
     this.lastDelivered = delivered
     this.stalls = stalled ? this.stalls + 1 : 0
     if (this.stalls === 1) {
-      this.o.log(
+      this.o.log.warn(
         `${info.num_pending} message(s) wait but none was delivered since the last check; pulling anew`,
       )
       this.o.onStalled()
     } else if (this.stalls >= 2) {
-      this.o.log(`the consumer still delivers nothing; replacing it, starting after its ack floor`)
+      this.o.log.warn(`the consumer still delivers nothing; replacing it, starting after its ack floor`)
       await replaceConsumer(this.o.jsm, c, info.ack_floor.stream_seq + 1)
       this.o.onRecreated("consumer")
       this.stalls = 0
@@ -84,15 +85,18 @@ export class StreamWatch {
       })
       for (const what of ["stream", "consumer", "quarantine"] as const) {
         if (!created[what]) continue
-        this.o.log(`the ${what} was missing (deleted under the collector?); recreated it from the config`)
+        this.o.log.warn(
+          `the ${what} was missing (deleted under the collector?); recreated it from the config`,
+        )
         this.o.onRecreated(what)
       }
-      if (this.problem) this.o.log("stream and consumer are back")
+      if (this.problem) this.o.log.info("stream and consumer are back")
       this.problem = undefined
       await this.checkProgress()
     } catch (error) {
       const message = safeText((error as Error).message)
-      if (this.problem !== message) this.o.log(`cannot check or recreate the stream and consumer: ${message}`)
+      if (this.problem !== message)
+        this.o.log.warn(`cannot check or recreate the stream and consumer: ${message}`)
       this.problem = message
     }
   }

@@ -11,6 +11,7 @@ import {
   publishEnvelope,
   queryNumber,
   querySql,
+  recordingLogger,
   startNatsServer,
   tempDir,
   waitFor,
@@ -52,7 +53,8 @@ test("an envelope DuckDB refuses: the good one beside it lands; the poison is re
   await databaseRefusing(duckdbFile, POISON)
   const keysFile = join(dir.path, "enrolled_keys")
   writeFileSync(keysFile, `${formatPublicKeyLine(key.publicKeyRaw, "edge-1")}\n`)
-  const log: string[] = []
+  const logger = recordingLogger("collector")
+  const log = logger.messages
   const collector = await startCollector(
     parseConfig(
       {
@@ -66,10 +68,7 @@ test("an envelope DuckDB refuses: the good one beside it lands; the poison is re
       },
       CollectorConfigSchema,
     ),
-    (m) => {
-      log.push(m)
-      if (process.env.OUTPOST_TEST_LOG) console.log(m)
-    },
+    logger,
   )
   const nc = await connect({ servers: nats.url })
   try {

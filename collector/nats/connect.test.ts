@@ -2,9 +2,10 @@ import { expect, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseConfig } from "../../shared/config/load.ts"
-import { tempDir } from "../../test/harness/index.ts"
+import { silentLogger } from "../../shared/logger.ts"
+import { freePort, recordingLogger, tempDir, waitFor } from "../../test/harness/index.ts"
 import { CollectorConfigSchema } from "../config/schema.ts"
-import { collectorConnectOptions, localNatsOptions } from "./connect.ts"
+import { collectorConnectOptions, connectCollector, localNatsOptions } from "./connect.ts"
 import type { LocalNatsServer } from "./local-server.ts"
 
 const config = (nats: Record<string, unknown>) =>
@@ -72,7 +73,25 @@ test("nkey_seed_file must hold a NATS seed", async () => {
 
 test("local_tls.verify_clients needs the CA that client certificates are checked against", () => {
   const c = config({ local_tls: { cert_file: "/c", key_file: "/k", verify_clients: true } })
-  expect(() => localNatsOptions(c, [], () => {})).toThrow(
+  expect(() => localNatsOptions(c, [], silentLogger)).toThrow(
     "nats.local_tls.ca_file: required with verify_clients",
   )
+})
+
+test("NATS unreachable: said at once with the reason, then held back; the retries go on; abort ends them", async () => {
+  const url = `nats://127.0.0.1:${await freePort()}` // nothing listens there
+  const log = recordingLogger()
+  const reasons: string[] = []
+  const abort = new AbortController()
+  const connecting = connectCollector(config({ url }), undefined, log, {
+    signal: abort.signal,
+    onRetry: (reason) => reasons.push(reason),
+  }).catch((error: Error & { code?: string }) => error.code)
+  await waitFor("three failed attempts", () => reasons.length >= 3)
+  abort.abort()
+  expect(await connecting).toBe("aborted")
+  expect(reasons[0]).toBe("connection refused")
+  expect(log.lines.map((l) => [l.level, l.message])).toEqual([
+    ["warn", `cannot connect to NATS at ${url}: connection refused; retrying`],
+  ])
 })

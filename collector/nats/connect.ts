@@ -5,8 +5,11 @@ import {
   type NatsConnection,
   type TlsOptions,
 } from "@nats-io/transport-node"
+import { abortableSleep } from "../../shared/abortable-sleep.ts"
 import { natsAuthOptions, natsTlsOptions } from "../../shared/config/nats-options.ts"
-import { ConfigError, TransportError } from "../../shared/errors.ts"
+import { ConfigError, OutpostError, TransportError } from "../../shared/errors.ts"
+import { safeText } from "../../shared/log-text.ts"
+import { createRepeatLimiter, type Logger } from "../../shared/logger.ts"
 import type { CollectorConfig } from "../config/schema.ts"
 import type { NatsAgent } from "./auth-config.ts"
 import type { LocalNatsOptions, LocalNatsServer } from "./local-server.ts"
@@ -55,7 +58,7 @@ export function collectorConnectOptions(config: CollectorConfig, local?: LocalNa
 export function localNatsOptions(
   config: CollectorConfig,
   agents: NatsAgent[],
-  log: (message: string) => void,
+  log: Logger,
   hooks: Partial<Pick<LocalNatsOptions, "onFatal" | "onRestart">> = {},
 ): LocalNatsOptions {
   const tls = config.nats.local_tls
@@ -77,47 +80,68 @@ export function localNatsOptions(
     onFatal:
       hooks.onFatal ??
       ((error) => {
-        log(`FATAL: ${error.message}; exiting so that the service manager restarts the collector`)
+        log.error(`${error.message}; exiting so that the service manager restarts the collector`)
         process.exit(1)
       }),
   }
 }
 
+export type ConnectCollectorOptions = {
+  /** after each failed attempt, with the reason (feeds /health while the collector starts) */
+  onRetry?(reason: string): void
+  /** gives up waiting (start-up interrupted by SIGTERM): rejects with code `aborted` */
+  signal?: AbortSignal
+  /** how often "cannot connect" is logged again while it lasts (default once a minute) */
+  reportEveryMs?: number
+}
+
 /**
- * Connects the collector. While NATS cannot be reached it retries forever (saying so once a minute); a server
- * that refuses its credentials or a certificate it cannot verify is a configuration error and fails at once.
+ * Connects the collector. While NATS cannot be reached it retries forever, saying so at once and then once a
+ * minute per reason; a server that refuses its credentials or a certificate it cannot verify is a configuration
+ * error and fails at once.
  */
 export async function connectCollector(
   config: CollectorConfig,
   local: LocalNatsServer | undefined,
-  log: (message: string) => void,
+  log: Logger,
+  options: ConnectCollectorOptions = {},
 ): Promise<NatsConnection> {
-  const options = collectorConnectOptions(config, local)
-  let lastReport = Number.NEGATIVE_INFINITY
+  const connectOptions = collectorConnectOptions(config, local)
+  const servers = String(connectOptions.servers)
+  const report = createRepeatLimiter(options.reportEveryMs ?? REPORT_EVERY_MS)
+  const since = Date.now()
+  let failures = 0
   for (;;) {
+    if (options.signal?.aborted) throw new OutpostError("aborted", `gave up connecting to NATS at ${servers}`)
     try {
-      return await connect({ ...options, waitOnFirstConnect: false })
+      const nc = await connect({ ...connectOptions, waitOnFirstConnect: false })
+      if (failures > 0) {
+        log.info(`connected to NATS at ${servers} after ${Math.round((Date.now() - since) / 1000)} s`, {
+          attempts: failures + 1,
+        })
+      } else log.info(`connected to NATS at ${servers}`)
+      return nc
     } catch (error) {
-      const message = (error as Error).message
+      const message = safeText((error as Error).message)
       if (error instanceof errors.AuthorizationError) {
         throw new TransportError(
           "nats_refused",
-          `NATS at ${options.servers} refused the collector (${message}): check nats.auth`,
+          `NATS at ${servers} refused the collector (${message}): check nats.auth`,
           { cause: error },
         )
       }
       if (isTlsError(error)) {
         throw new TransportError(
           "nats_tls",
-          `TLS to NATS at ${options.servers} failed: ${message}; set nats.tls.ca_file (or nats.local_tls.ca_file) to the CA that signed the server's certificate`,
+          `TLS to NATS at ${servers} failed: ${message}; set nats.tls.ca_file (or nats.local_tls.ca_file) to the CA that signed the server's certificate`,
           { cause: error },
         )
       }
-      if (Date.now() - lastReport >= REPORT_EVERY_MS) {
-        lastReport = Date.now()
-        log(`cannot connect to NATS at ${options.servers}: ${message}; retrying`)
-      }
-      await Bun.sleep(RETRY_MS)
+      failures++
+      options.onRetry?.(message)
+      report(message, (line) => log.warn(line), `cannot connect to NATS at ${servers}: ${message}; retrying`)
+      if (options.signal) await abortableSleep(RETRY_MS, options.signal)
+      else await Bun.sleep(RETRY_MS)
     }
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import type { LocalNatsTls } from "../../shared/config/nats-schema.ts"
+import type { Logger } from "../../shared/logger.ts"
 import { COLLECTOR_USER, type NatsAgent } from "./auth-config.ts"
 import { stopLeftoverServer } from "./leftover.ts"
 import { collectorPassword } from "./password.ts"
@@ -33,7 +34,7 @@ export type LocalNatsOptions = {
   /** enrolled keys at start; change them later with `setAgents` */
   agents: NatsAgent[]
   tls?: LocalNatsTls
-  log(message: string): void
+  log: Logger
   /** after each successful restart, with the count so far */
   onRestart?(restarts: number): void
   /** nats-server could not be restarted 5 times in a row: the collector should exit non-zero */
@@ -74,7 +75,7 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
       }),
     )
   const launch = async (): Promise<ServerProcess> => {
-    await stopLeftoverServer(pidFile, confPath, options.log)
+    await stopLeftoverServer(pidFile, confPath, (m) => options.log.warn(m))
     const server = spawnServer(confPath)
     try {
       await server.ready(READY_TIMEOUT_MS)
@@ -103,7 +104,7 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
       up = false
       current = undefined
       if (Date.now() - startedAt >= STABLE_MS) crashesInARow = 0
-      options.log(
+      options.log.error(
         `local nats-server (pid ${server.pid}) exited unexpectedly (${describeExit(exit)}); last output:\n  ${server.lastLines().slice(-5).join("\n  ")}`,
       )
       restarting = restart(exit)
@@ -132,13 +133,15 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
         up = true
         restarts++
         startedAt = Date.now()
-        options.log(`restarted local nats-server on ${url} (pid ${server.pid}, restart ${restarts})`)
+        options.log.info(`restarted local nats-server on ${url} (pid ${server.pid}, restart ${restarts})`)
         supervise(server)
         options.onRestart?.(restarts)
         return
       } catch (error) {
         failures++
-        options.log(`cannot restart local nats-server (attempt ${failures}): ${(error as Error).message}`)
+        options.log.error(
+          `cannot restart local nats-server (attempt ${failures}): ${(error as Error).message}`,
+        )
         if (failures >= MAX_FAILED_RESTARTS) {
           options.onFatal(
             new Error(
@@ -151,7 +154,7 @@ export async function startLocalNatsServer(options: LocalNatsOptions): Promise<L
     }
   }
   supervise(current)
-  options.log(`started local nats-server on ${url} (pid ${current.pid}, store ${dir})`)
+  options.log.info(`started local nats-server on ${url} (pid ${current.pid}, store ${dir})`)
 
   let changes = Promise.resolve()
   const applyAgents = async (agents: NatsAgent[]) => {

@@ -4,14 +4,18 @@
  * the same rights as the collector's local server does:
  *   bun collector/nats/print-users.ts /etc/outpost/enrolled_keys
  */
-import { runCli } from "../../shared/cli.ts"
-import { ConfigError } from "../../shared/errors.ts"
+import { formatError } from "../../shared/cli.ts"
 import { agentUserEntry } from "./auth-config.ts"
 import { loadEnrolledAgents } from "./enrolled-agents.ts"
 
-await runCli(async () => {
-  const path = process.argv[2]
-  if (!path) throw new ConfigError("cli", "usage: print-users.ts <enrolled_keys file or directory>")
+const path = process.argv[2]
+if (!path) {
+  console.error("usage: print-users.ts <enrolled_keys file or directory>")
+  process.exit(2)
+}
+try {
   for (const agent of loadEnrolledAgents(path)) console.log(`# ${agent.agent}\n${agentUserEntry(agent)}`)
-  return 0
-})
+} catch (error) {
+  console.error(formatError(error, process.argv.includes("--debug")))
+  process.exit(1)
+}

@@ -8,6 +8,7 @@ import {
 } from "@nats-io/transport-node"
 import { generateAgentKeyPair, loadPrivateKey } from "../../shared/protocol/keys.ts"
 import { agentInboxPrefix, natsUserSeed } from "../../shared/protocol/nkey.ts"
+import { recordingLogger } from "../../test/harness/logger.ts"
 import { freePort } from "../../test/harness/ports.ts"
 import type { NatsAgent } from "./auth-config.ts"
 import { type LocalNatsOptions, type LocalNatsServer, startLocalNatsServer } from "./local-server.ts"
@@ -27,7 +28,8 @@ export async function startTestServer(
   agents: NatsAgent[],
   extra: Partial<LocalNatsOptions> = {},
 ): Promise<{ server: LocalNatsServer; port: number; logs: string[]; fatal: Error[] }> {
-  const logs: string[] = []
+  const log = recordingLogger("nats")
+  const logs = log.messages
   const fatal: Error[] = []
   const port = extra.port ?? (await freePort())
   const server = await startLocalNatsServer({
@@ -36,7 +38,7 @@ export async function startTestServer(
     port,
     maxPayloadBytes: 1024 * 1024,
     agents,
-    log: (m) => logs.push(m),
+    log,
     onFatal: (e) => fatal.push(e),
     ...extra,
   })

@@ -5,6 +5,7 @@
  *   bun test-server-helper.ts <data dir> <port>
  */
 import { readFileSync } from "node:fs"
+import { createLogger } from "../../shared/logger.ts"
 import { startLocalNatsServer } from "./local-server.ts"
 
 const [dataDir, port] = process.argv.slice(2)
@@ -18,7 +19,7 @@ async function start(): Promise<number | undefined> {
     port: Number(port),
     maxPayloadBytes: 1024 * 1024,
     agents: [],
-    log: (m) => console.error(m),
+    log: createLogger({ component: "nats", write: (line) => console.error(line) }),
     onFatal: (e) => console.error(`fatal: ${e.message}`),
   })
   return server.pid

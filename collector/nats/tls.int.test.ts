@@ -3,7 +3,7 @@ import { jetstream } from "@nats-io/jetstream"
 import { connectNats } from "../../agent/transport/nats-connection.ts"
 import { parseConfig } from "../../shared/config/load.ts"
 import type { LocalNatsTls, NatsTls } from "../../shared/config/nats-schema.ts"
-import { freePort, tempDir, waitFor } from "../../test/harness/index.ts"
+import { freePort, recordingLogger, tempDir, waitFor } from "../../test/harness/index.ts"
 import { type CollectorConfig, CollectorConfigSchema } from "../config/schema.ts"
 import { connectCollector, localNatsOptions } from "./connect.ts"
 import { startLocalNatsServer } from "./local-server.ts"
@@ -27,9 +27,9 @@ async function tlsSetup(localTls: (certs: TestCerts) => LocalNatsTls) {
   cleanups.push(() => dir[Symbol.asyncDispose]())
   const certs = makeTestCerts(dir.path)
   const agent = testAgent("tls-agent")
-  const logs: string[] = []
   const config = collectorConfig(dir.path, { local_port: await freePort(), local_tls: localTls(certs) })
-  const log = (m: string) => logs.push(m)
+  const log = recordingLogger("collector")
+  const logs = log.messages
   const local = await startLocalNatsServer(localNatsOptions(config, [agent], log, { onFatal: () => {} }))
   cleanups.push(() => local.stop())
   return { dir: dir.path, certs, agent, config, local, logs, log }

@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { TSchema } from "@sinclair/typebox"
-import { AgentConfigSchema } from "../../agent/config/schema.ts"
+import { checkAgentConfig } from "../../agent/config/checks.ts"
+import { type AgentConfig, AgentConfigSchema } from "../../agent/config/schema.ts"
+import { compileRules } from "../../agent/sources/logs/rules.ts"
 import { CollectorConfigSchema } from "../../collector/config/schema.ts"
 import { loadConfigFile } from "../../shared/config/load.ts"
 
@@ -63,5 +65,55 @@ describe.each(examples)("deploy/examples/$file", ({ file, schema }) => {
 
   test("shows the defaults", () => {
     expect(nonDefaults(schema, Bun.TOML.parse(text) as Record<string, unknown>)).toEqual([])
+  })
+})
+
+describe("deploy/examples/agent.toml sources", () => {
+  const config = loadConfigFile(join(import.meta.dir, "agent.toml"), AgentConfigSchema) as AgentConfig
+
+  test("passes the agent's cross-field checks (sizes, rules)", () => {
+    expect(() => checkAgentConfig(config, "agent.toml")).not.toThrow()
+  })
+
+  test("the first source tails files of a default Debian 12 host, not rsyslog's", () => {
+    const paths = config.logs[0]?.paths ?? []
+    expect(paths).toContain("/var/log/dpkg.log")
+    expect(paths.filter((p) => /\/var\/log\/(syslog|messages|auth\.log)$/.test(p))).toEqual([])
+  })
+
+  const nginx = config.logs.find((s) => s.name === "nginx-errors")
+  const rules = compileRules("nginx-errors", nginx?.rules ?? [])
+  /** The rule the line matches, or null. */
+  const ruleOf = (line: string) => {
+    const buf = Buffer.from(`${line}\n`)
+    return rules.find(buf, 0, buf.length)[0]?.rule ?? null
+  }
+
+  test.each([
+    ["error.log error", "2026/12/02 07:27:19 [error] 812#812: *1 open() failed (2: No such file)", "error"],
+    [
+      "error.log crit",
+      "2026/12/02 07:27:19 [crit] 812#812: *3 connect() to unix:/run/php.sock failed",
+      "error",
+    ],
+    ["error.log notice", "2026/12/02 07:27:19 [notice] 812#812: signal process started", null],
+    [
+      "access 502",
+      '203.0.113.7 - - [02/Dec/2026:07:27:19 +0000] "GET /api HTTP/1.1" 502 157 "-" "curl/7.88"',
+      "server-error",
+    ],
+    [
+      "access 200",
+      '203.0.113.7 - - [02/Dec/2026:07:27:19 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/7.88"',
+      null,
+    ],
+    [
+      "access 404, 5xx bytes",
+      '203.0.113.7 - - [02/Dec/2026:07:27:19 +0000] "GET /x HTTP/1.1" 404 503 "-" "-"',
+      null,
+    ],
+  ])("nginx-errors: %s", (_, line, rule) => {
+    expect(nginx?.mode).toBe("match")
+    expect(ruleOf(line)).toBe(rule)
   })
 })

@@ -9,9 +9,9 @@ export async function counters(httpUrl: string): Promise<Sample> {
   const m = await collectorMetrics(httpUrl)
   return {
     at: epochMs(),
-    received: m.get("outpost_collector_envelopes_received_total") ?? 0,
-    flushes: m.get("outpost_collector_flushes_total") ?? 0,
-    flushSeconds: m.get("outpost_collector_flush_seconds_total") ?? 0,
+    received: m.get("outpost_collector_envelopes_accepted_total") ?? 0,
+    flushes: m.get("outpost_collector_flush_duration_seconds_count") ?? 0,
+    flushSeconds: m.get("outpost_collector_flush_duration_seconds_sum") ?? 0,
     cpu: cpuSeconds(),
   }
 }

@@ -25,6 +25,7 @@ import { CollectorConfigSchema } from "../../collector/config/schema.ts"
 import { loadEnrollment } from "../../collector/ingest/enrollment.ts"
 import { startCollector } from "../../collector/service.ts"
 import { parseConfig } from "../../shared/config/load.ts"
+import { createLogger } from "../../shared/logger.ts"
 import { formatPublicKeyLine, generateAgentKeyPair } from "../../shared/protocol/keys.ts"
 import { type Costs, type Figures, printSummary, runRows, summaryJson } from "./fairness-report.ts"
 import { counters, type Sample, transactionMs } from "./fairness-samples.ts"
@@ -97,7 +98,10 @@ async function runOnce(setup: Setup, run: number, costs: Costs): Promise<Figures
     },
     CollectorConfigSchema,
   )
-  const collector = await startCollector(config, (m) => appendFileSync(logPath, `${m}\n`))
+  const collector = await startCollector(
+    config,
+    createLogger({ component: "collector", write: (line) => appendFileSync(logPath, `${line}\n`) }),
+  )
   onCleanup(`collector ${run}`, () => collector.stop())
   const http = collector.httpUrl
   const nc = await connect({ servers: nats.url, name: "outpost-bench-fairness" })

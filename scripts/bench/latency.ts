@@ -129,8 +129,8 @@ await runBench("bench:latency", MAX_RUNTIME_S, async () => {
   const natsFigures = natsMon?.figures()
   const sql = (await querySql(http, LATENCY_SQL))[0] as SqlLatency
   const metrics = await collectorMetrics(http)
-  const flushes = metrics.get("outpost_collector_flushes_total") ?? 0
-  const flushSeconds = metrics.get("outpost_collector_flush_seconds_total") ?? 0
+  const flushes = metrics.get("outpost_collector_flush_duration_seconds_count") ?? 0
+  const flushSeconds = metrics.get("outpost_collector_flush_duration_seconds_sum") ?? 0
   const agentExit = await stopGracefully(agent)
   const collectorExit = await stopGracefully(collector, 60_000)
   natsMon?.stop()

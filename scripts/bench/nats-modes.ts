@@ -12,6 +12,7 @@ import { loadEnrolledAgents } from "../../collector/nats/enrolled-agents.ts"
 import { startLocalNatsServer } from "../../collector/nats/local-server.ts"
 import { makeTestCerts } from "../../collector/nats/test-certs.ts"
 import { parseConfig } from "../../shared/config/load.ts"
+import { createLogger } from "../../shared/logger.ts"
 import { freePort } from "../../test/harness/ports.ts"
 import { onCleanup } from "./lifecycle.ts"
 import { type ProcFigures, type ProcMonitor, processTree, readProc } from "./proc.ts"
@@ -67,7 +68,7 @@ export async function startBenchNats(
     }
   }
   const logPath = join(dir, `${name}.log`)
-  const log = (message: string) => appendFileSync(logPath, `${message}\n`)
+  const log = createLogger({ component: "collector", write: (line) => appendFileSync(logPath, `${line}\n`) })
   const config = parseConfig(
     {
       data_dir: join(dir, name),
@@ -78,7 +79,7 @@ export async function startBenchNats(
   )
   const local = await startLocalNatsServer(
     localNatsOptions(config, loadEnrolledAgents(config.enrolled_keys), log, {
-      onFatal: (error) => log(`FATAL: ${error.message}`),
+      onFatal: (error) => log.error(error.message),
     }),
   )
   onCleanup("local nats-server", () => local.stop())

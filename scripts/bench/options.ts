@@ -1,5 +1,5 @@
 /** Command-line options of a benchmark. */
-import { parseArgs } from "../../shared/cli.ts"
+import { parseArgs } from "../args.ts"
 
 /** `--name value` flags, with `BENCH_NAME` environment variables as fallback. */
 export class Options {

@@ -82,6 +82,8 @@ export function writeAgentConfig(
     host: "bench-host",
     state_dir: o.stateDir,
     private_key_file: o.keys.privatePath,
+    // any free port: several agents may run at once
+    http: { port: 0 },
     nats: o.nats ?? { servers: [o.natsUrl] },
     logs: o.logs,
     ...extra,

@@ -30,6 +30,7 @@ const WRITER = [
   "collector/sinks/duckdb/log-parts.test.ts",
 ]
 const INGEST = [
+  "collector/ingest/process-batch.int.test.ts",
   "collector/ingest/ingest.int.test.ts",
   "collector/ingest/write-failure.int.test.ts",
   "collector/ingest/quarantine.int.test.ts",

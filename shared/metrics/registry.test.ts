@@ -55,3 +55,33 @@ test("histograms render cumulative buckets, +Inf, sum and count per label set", 
   )
   expect(r.observations("outpost_collector_flush_duration_seconds")).toEqual({ count: 2, sum: 0.55 })
 })
+
+test("init exports known label sets at 0 once; remove drops a series; a re-registered name keeps its type", () => {
+  const r = new MetricsRegistry()
+  const rejected = r.counter("x_rejected_total", "Rejected")
+  const flush = r.histogram("x_flush_duration_seconds", "Flush", [1])
+  r.init("x_rejected_total", { reason: "signature" })
+  rejected(2, { reason: "signature" })
+  r.init("x_rejected_total", { reason: "signature" })
+  r.init("x_flush_duration_seconds")
+  expect(r.value("x_rejected_total", { reason: "signature" })).toBe(2)
+  expect(r.render()).toContain('x_flush_duration_seconds_bucket{le="+Inf"} 0\nx_flush_duration_seconds_sum 0')
+  flush(0.5)
+  expect(r.observations("x_flush_duration_seconds")).toEqual({ count: 1, sum: 0.5 })
+  r.remove("x_rejected_total", { reason: "signature" })
+  expect(r.labelSets("x_rejected_total")).toEqual([])
+  expect(() => r.gauge("x_rejected_total", "Rejected")).toThrow("is a counter")
+  expect(() => r.init("x_unknown")).toThrow("not registered")
+})
+
+test("observed metrics are read at render; one that reads undefined is left out", () => {
+  const r = new MetricsRegistry()
+  let cpu = 1.5
+  r.observed("process_cpu_seconds_total", "CPU", "counter", () => cpu)
+  r.observed("process_open_fds", "Fds", "gauge", () => undefined)
+  expect(r.render()).toBe(
+    "# HELP process_cpu_seconds_total CPU\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n",
+  )
+  cpu = 2
+  expect(r.value("process_cpu_seconds_total")).toBe(2)
+})

@@ -1,10 +1,17 @@
 /** A minimal Prometheus registry: counters, gauges and histograms with labels, rendered in the text format. */
+type Labels = Record<string, string>
 type Series = Map<string, number>
-type Histogram = {
-  buckets: readonly number[]
-  series: Map<string, { counts: number[]; sum: number; count: number }>
+type HistogramSeries = { counts: number[]; sum: number; count: number }
+type Histogram = { buckets: readonly number[]; series: Map<string, HistogramSeries> }
+type MetricType = "counter" | "gauge" | "histogram"
+type Metric = {
+  help: string
+  type: MetricType
+  series: Series
+  histogram?: Histogram
+  /** read at render time instead of set (process metrics); undefined: nothing to report here */
+  read?: () => number | undefined
 }
-type Metric = { help: string; type: "counter" | "gauge" | "histogram"; series: Series; histogram?: Histogram }
 
 /** Seconds, from 1 ms to 60 s: flushes, publishes, HTTP requests. */
 export const DURATION_BUCKETS_S = [
@@ -14,11 +21,13 @@ export const DURATION_BUCKETS_S = [
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>()
 
-  private get(name: string, help: string, type: Metric["type"]): Metric {
+  private get(name: string, help: string, type: MetricType): Metric {
     let metric = this.metrics.get(name)
     if (!metric) {
       metric = { help, type, series: new Map() }
       this.metrics.set(name, metric)
+    } else if (metric.type !== type) {
+      throw new Error(`metric ${name} is a ${metric.type}, not a ${type}`)
     }
     return metric
   }
@@ -26,7 +35,7 @@ export class MetricsRegistry {
   /** Returns an incrementer for a counter (labels optional). */
   counter(name: string, help: string) {
     const metric = this.get(name, help, "counter")
-    return (value = 1, labels: Record<string, string> = {}) => {
+    return (value = 1, labels: Labels = {}) => {
       const key = renderLabels(labels)
       metric.series.set(key, (metric.series.get(key) ?? 0) + value)
     }
@@ -35,7 +44,7 @@ export class MetricsRegistry {
   /** Returns a setter for a gauge. */
   gauge(name: string, help: string) {
     const metric = this.get(name, help, "gauge")
-    return (value: number, labels: Record<string, string> = {}) => {
+    return (value: number, labels: Labels = {}) => {
       metric.series.set(renderLabels(labels), value)
     }
   }
@@ -45,13 +54,8 @@ export class MetricsRegistry {
     const metric = this.get(name, help, "histogram")
     metric.histogram ??= { buckets: [...buckets].sort((a, b) => a - b), series: new Map() }
     const h = metric.histogram
-    return (value: number, labels: Record<string, string> = {}) => {
-      const key = renderLabels(labels)
-      let s = h.series.get(key)
-      if (!s) {
-        s = { counts: new Array(h.buckets.length).fill(0), sum: 0, count: 0 }
-        h.series.set(key, s)
-      }
+    return (value: number, labels: Labels = {}) => {
+      const s = histogramSeries(h, renderLabels(labels))
       for (let i = 0; i < h.buckets.length; i++)
         if (value <= (h.buckets[i] as number)) (s.counts[i] as number)++
       s.sum += value
@@ -59,15 +63,51 @@ export class MetricsRegistry {
     }
   }
 
+  /**
+   * A counter or gauge without labels whose value is read from `read` at each render (CPU time, open fds):
+   * nothing to keep up to date between scrapes. When `read` returns undefined the metric is left out.
+   */
+  observed(name: string, help: string, type: "counter" | "gauge", read: () => number | undefined): void {
+    this.get(name, help, type).read = read
+  }
+
+  /**
+   * Creates a series at 0 (an empty histogram series) unless it exists: label values known in advance are
+   * exported before anything happened, so `rate()` and alerts see a 0 rather than no series at all.
+   */
+  init(name: string, labels: Labels = {}): void {
+    const metric = this.metrics.get(name)
+    if (!metric) throw new Error(`metric ${name} is not registered`)
+    const key = renderLabels(labels)
+    if (metric.histogram) histogramSeries(metric.histogram, key)
+    else if (!metric.series.has(key)) metric.series.set(key, 0)
+  }
+
+  /** Drops one series (e.g. of an agent that is no longer enrolled). */
+  remove(name: string, labels: Labels): void {
+    const metric = this.metrics.get(name)
+    const key = renderLabels(labels)
+    metric?.series.delete(key)
+    metric?.histogram?.series.delete(key)
+  }
+
+  /** Label sets of a metric's series, as rendered (`{agent="a"}`), for tests. */
+  labelSets(name: string): string[] {
+    const metric = this.metrics.get(name)
+    return [...(metric?.histogram?.series.keys() ?? metric?.series.keys() ?? [])]
+  }
+
   /** Observations of one histogram series so far (for /status and tests). */
-  observations(name: string, labels: Record<string, string> = {}): { count: number; sum: number } {
+  observations(name: string, labels: Labels = {}): { count: number; sum: number } {
     const s = this.metrics.get(name)?.histogram?.series.get(renderLabels(labels))
     return { count: s?.count ?? 0, sum: s?.sum ?? 0 }
   }
 
   /** Current value of one series (for /status and tests). */
-  value(name: string, labels: Record<string, string> = {}): number {
-    return this.metrics.get(name)?.series.get(renderLabels(labels)) ?? 0
+  value(name: string, labels: Labels = {}): number {
+    const metric = this.metrics.get(name)
+    if (metric?.read) return metric.read() ?? 0
+    return metric?.series.get(renderLabels(labels)) ?? 0
   }
 
   /** Sum over every label set of a metric. */
@@ -81,13 +121,25 @@ export class MetricsRegistry {
   render(): string {
     const out: string[] = []
     for (const [name, metric] of this.metrics) {
+      const read = metric.read ? metric.read() : null
+      if (read === undefined) continue
       out.push(`# HELP ${name} ${metric.help}`, `# TYPE ${name} ${metric.type}`)
-      if (metric.series.size === 0 && metric.type === "counter") out.push(`${name} 0`)
+      if (read !== null) out.push(`${name} ${read}`)
+      else if (metric.series.size === 0 && metric.type === "counter") out.push(`${name} 0`)
       for (const [labels, value] of metric.series) out.push(`${name}${labels} ${value}`)
       if (metric.histogram) renderHistogram(out, name, metric.histogram)
     }
     return `${out.join("\n")}\n`
   }
+}
+
+function histogramSeries(h: Histogram, key: string): HistogramSeries {
+  let s = h.series.get(key)
+  if (!s) {
+    s = { counts: new Array(h.buckets.length).fill(0), sum: 0, count: 0 }
+    h.series.set(key, s)
+  }
+  return s
 }
 
 /** Cumulative `_bucket` lines (counts are kept cumulative on observe), then `_sum` and `_count`. */
@@ -105,7 +157,7 @@ function renderHistogram(out: string[], name: string, h: Histogram): void {
   }
 }
 
-function renderLabels(labels: Record<string, string>): string {
+function renderLabels(labels: Labels): string {
   const entries = Object.entries(labels)
   if (entries.length === 0) return ""
   const escapeValue = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")

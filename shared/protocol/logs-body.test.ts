@@ -158,3 +158,35 @@ describe("logs body bounds must be unsigned integers", () => {
     expect(error?.message).toContain(message)
   })
 })
+
+describe("the parts account for every payload byte", () => {
+  const te = new TextEncoder()
+  const body = (extra: string) =>
+    encodeLogsBody(
+      [{ path: "/a", gen: "g" }],
+      [{ f: 0, s: 0, e: 4 }],
+      [{ f: 0, o: 0, n: 4, raw: 1, at: 1 }],
+      [te.encode(`one\n${extra}`)],
+    )
+
+  test.each([
+    ["bytes no part owns after the last part", "hidden"],
+    ["one stray byte", "x"],
+  ])("%s: bad_body", (_name, extra) => {
+    let error: unknown
+    try {
+      decodeLogsBody(body(extra))
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(EnvelopeError)
+    expect((error as EnvelopeError).code).toBe("bad_body")
+    expect((error as EnvelopeError).message).toContain(
+      `logs parts cover 4 bytes but the payload has ${4 + extra.length}`,
+    )
+  })
+
+  test("exactly the parts' bytes decode", () => {
+    expect(decodeLogsBody(body("")).lines).toBe(1)
+  })
+})

@@ -38,6 +38,8 @@ test("an agent started before its key is enrolled: refused by the local NATS, it
     agent_id: "late-edge",
     state_dir: join(dir.path, "agent-state"),
     private_key_file: privatePath,
+    // any free port: several agents may run at once
+    http: { port: 0 },
     nats: { servers: [`nats://127.0.0.1:${natsPort}`] },
     logs: [{ name: "app", paths: [join(logsDir, "*.log")], start_at: "beginning", poll_interval_ms: 50 }],
   })

@@ -6,6 +6,7 @@ export {
   type TestKey,
 } from "./envelopes.ts"
 export { LogWriter } from "./log-writer.ts"
+export { type LoggedLine, type RecordingLogger, recordingLogger } from "./logger.ts"
 export { type NatsServer, startNatsServer } from "./nats-server.ts"
 export { createPipeline, type Pipeline } from "./pipeline.ts"
 export { expectExactlyWritten } from "./pipeline-checks.ts"
@@ -19,5 +20,6 @@ export {
   spawnLogged,
   writeConfig,
 } from "./processes.ts"
+export { PROMTOOL, promtool, warnIfNoPromtool } from "./promtool.ts"
 export { queryNumber, querySql } from "./sql.ts"
 export { tempDir } from "./temp-dir.ts"

@@ -41,6 +41,8 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
     host: "test-host",
     state_dir: join(dir, "agent-state"),
     private_key_file: privatePath,
+    // any free port: several agents may run at once
+    http: { port: 0 },
     nats: { servers: [nats.url], publish_timeout_ms: 2000 },
     batch: { max_wait_ms: 20, max_bytes: 64 * 1024 },
     logs: [

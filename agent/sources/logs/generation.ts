@@ -23,6 +23,8 @@ export type Generation = {
   acked: number
   /** read to its end and closed; becomes done in the database once everything emitted is acked */
   finished: boolean
+  /** where this run started reading it (for the log line when it is done) */
+  readFrom: number
 }
 
 /**
@@ -51,6 +53,7 @@ export function newGeneration(
     emitted: position,
     acked: position,
     finished: false,
+    readFrom: position,
   }
 }
 

@@ -14,18 +14,24 @@ describe("paths and globs that match nothing", () => {
     writeFileSync(s.file("b.log"), "b1\n")
     await waitFor("both files", () => run.lines().length === 2)
     await run.afterScans(3)
-    const appeared = run.logs.slice(1)
+    const matches = () =>
+      run.events.filter((e) => e.message.startsWith(glob)).map((e) => `${e.level} ${e.message}`)
+    const appeared = matches().slice(1)
     // the watcher may see one file before the other: then it says 1, and stays quiet when the second comes
     expect(appeared).toHaveLength(1)
-    expect([`logs[app]: ${glob} now matches 1 file`, `logs[app]: ${glob} now matches 2 files`]).toContain(
+    expect([`info ${glob} now matches 1 file`, `info ${glob} now matches 2 files`]).toContain(
       appeared[0] ?? "",
     )
     rmSync(s.file("a.log"))
     rmSync(s.file("b.log"))
-    await waitFor("all gone", () => run.logs.length === 3)
-    expect(run.logs[2]).toBe(`logs[app]: ${glob} matches no file any more`)
+    await waitFor("all gone", () => matches().length === 3)
+    expect(matches()[2]).toBe(`warn ${glob} matches no file any more`)
+    expect(run.logs).toEqual([
+      `logs[app]: ${glob} matches no file yet`,
+      `logs[app]: ${glob} matches no file any more`,
+    ])
     await run.afterScans(3)
-    expect(run.logs).toHaveLength(3)
+    expect(matches()).toHaveLength(3)
   })
 
   test("a literal path that does not exist yet says so once; each configured path speaks for itself", async () => {
@@ -39,9 +45,9 @@ describe("paths and globs that match nothing", () => {
     expect(run.logs).toEqual([`logs[app]: ${missing} matches no file yet`])
     writeFileSync(missing, "l1\n")
     await waitFor("l1", () => run.lines().length === 2)
-    expect(run.logs).toEqual([
-      `logs[app]: ${missing} matches no file yet`,
-      `logs[app]: ${missing} now matches 1 file`,
-    ])
+    expect(run.logs).toEqual([`logs[app]: ${missing} matches no file yet`])
+    expect(
+      run.events.filter((e) => e.message.includes(" matches ")).map((e) => `${e.level} ${e.message}`),
+    ).toEqual([`warn ${missing} matches no file yet`, `info ${missing} now matches 1 file`])
   })
 })

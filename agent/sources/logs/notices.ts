@@ -32,10 +32,13 @@ export function createSkipLog(say: (msg: string) => void): {
 }
 
 /**
- * Says when a configured path or glob matches no file: once at the first scan, then only when that changes
- * ("now matches 3 files", "matches no file any more"), so polling never floods the log.
+ * Says when a configured path or glob matches no file (warn): once at the first scan, then only when that changes
+ * ("now matches 3 files" at info, "matches no file any more" at warn), so polling never floods the log.
  */
-export function createMatchLog(say: (msg: string) => void): (pattern: string, count: number) => void {
+export function createMatchLog(say: {
+  warn(msg: string): void
+  info(msg: string): void
+}): (pattern: string, count: number) => void {
   const matched = new Map<string, boolean>()
   return (pattern, count) => {
     const before = matched.get(pattern)
@@ -44,8 +47,8 @@ export function createMatchLog(say: (msg: string) => void): (pattern: string, co
     if (before === now) return
     const p = safeText(pattern, 1024)
     if (before === undefined) {
-      if (!now) say(`${p} matches no file yet`)
-    } else if (now) say(`${p} now matches ${count} file${count === 1 ? "" : "s"}`)
-    else say(`${p} matches no file any more`)
+      if (!now) say.warn(`${p} matches no file yet`)
+    } else if (now) say.info(`${p} now matches ${count} file${count === 1 ? "" : "s"}`)
+    else say.warn(`${p} matches no file any more`)
   }
 }

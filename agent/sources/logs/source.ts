@@ -1,13 +1,14 @@
 import type { Database } from "bun:sqlite"
 import { ConfigError } from "../../../shared/errors.ts"
+import { createLogger, createRepeatLimiter, type Logger } from "../../../shared/logger.ts"
 import type { LogsSourceConfig } from "../../config/schema.ts"
-import type { Source, SourceContext } from "../source.ts"
+import type { Source, SourceContext, SourceStatus } from "../source.ts"
 import { openCheckpoints } from "./checkpoint.ts"
 import { createDiscovery } from "./discovery.ts"
 import { createMatchLog } from "./notices.ts"
 import { pruneDone } from "./restore.ts"
 import { compileRules, type RuleSet } from "./rules.ts"
-import { createTracker } from "./tracker.ts"
+import { createTracker, type Tracker } from "./tracker.ts"
 
 export type LogsSourceOptions = {
   config: LogsSourceConfig
@@ -15,8 +16,14 @@ export type LogsSourceOptions = {
   db: Database
   /** clock for `readAt`, the database's timestamps and `rotate_wait_ms`; Date.now by default */
   now?: () => number
-  /** where problems go (a file that vanished with unread bytes, an unreadable file); console.warn by default */
-  log?: (msg: string) => void
+  /**
+   * where it speaks, as `logs[<name>]` (the caller names the child): problems (a file that vanished with unread
+   * bytes, an unreadable file) at warn, each file's life (found, rotated, done, caught up) at info; by default
+   * a logger of its own on stdout
+   */
+  logger?: Logger
+  /** when a file counts as a backlog worth reporting, and how often its progress is logged (tests) */
+  backlog?: { thresholdBytes?: number; everyMs?: number }
   /** observers for tests and diagnostics: the watcher is in place; a rescan (then a read round) starts */
   observe?: { watching?(): void; scan?(): void }
 }
@@ -37,18 +44,28 @@ export function createLogsSource(options: LogsSourceOptions): Source {
       `logs source '${config.name}': mode "match" needs at least one rule`,
     )
   }
+  const seen: Seen = { matches: new Map() }
   return {
     name: config.name,
-    run: (ctx) => run(options, config.mode === "match" ? rules : undefined, ctx),
+    run: (ctx) => run(options, config.mode === "match" ? rules : undefined, ctx, seen),
+    status: (): SourceStatus => ({
+      patterns: config.paths.map((pattern) => ({ pattern, files: seen.matches.get(pattern) ?? 0 })),
+      files: seen.tracker?.files() ?? [],
+    }),
   }
 }
+
+/** What `status` reads from a run: files matched per configured path at the last scan, the live generations. */
+type Seen = { matches: Map<string, number>; tracker?: Tracker }
 
 async function run(
   options: LogsSourceOptions,
   rules: RuleSet | undefined,
   ctx: SourceContext,
+  seen: Seen,
 ): Promise<void> {
-  const { config, db, now = Date.now, log = (msg: string) => console.warn(msg), observe } = options
+  const { config, db, now = Date.now, observe } = options
+  const logger = options.logger ?? createLogger({ component: `logs[${config.name}]` })
   const { signal } = ctx
   if (signal.aborted) return
   const cp = openCheckpoints(db, config.name, now)
@@ -65,14 +82,20 @@ async function run(
     cp,
     rules,
     now,
-    log,
+    logger,
+    backlog: options.backlog,
     requestRescan: () => {
       rescanRequested = true
       wake()
     },
   })
-  const say = (msg: string) => log(`logs[${config.name}]: ${msg}`)
-  const discovery = createDiscovery(config.paths, createMatchLog(say))
+  seen.tracker = tracker
+  const matchLog = createMatchLog(logger)
+  const discovery = createDiscovery(config.paths, (pattern, count) => {
+    seen.matches.set(pattern, count)
+    matchLog(pattern, count)
+  })
+  const repeat = createRepeatLimiter(60_000, now)
   const aborted = new Promise<void>((resolve) =>
     signal.addEventListener("abort", () => resolve(), { once: true }),
   )
@@ -105,7 +128,8 @@ async function run(
         if (kind === "add") rescanRequested = true
         wake()
       },
-      (error) => say(`file watcher: ${(error as Error).message ?? error}`),
+      (error) =>
+        repeat("watcher", (m) => logger.warn(m), `file watcher: ${(error as Error).message ?? error}`),
       () => observe?.watching?.(),
     )
 
@@ -133,5 +157,6 @@ async function run(
   } finally {
     await discovery.close()
     tracker.close()
+    seen.tracker = undefined
   }
 }

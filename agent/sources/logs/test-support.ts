@@ -1,11 +1,11 @@
 import type { Database } from "bun:sqlite"
 import { readdirSync, readlinkSync } from "node:fs"
 import { join } from "node:path"
-import { tempDir } from "../../../test/harness/index.ts"
+import { type LoggedLine, recordingLogger, tempDir } from "../../../test/harness/index.ts"
 import { waitFor } from "../../../test/harness/ports.ts"
 import type { LogsSourceConfig } from "../../config/schema.ts"
 import { openStateDb } from "../../state/index.ts"
-import type { LogChunk } from "../source.ts"
+import type { LogChunk, Source } from "../source.ts"
 import { createLogsSource } from "./source.ts"
 
 /** A logs source config for tests: fast polling, short rotate wait, small chunks. */
@@ -47,13 +47,18 @@ export type TestRun = {
   acked(): number
   /** while closed, emit blocks (backpressure); opening lets it return */
   gate: { close(): void; open(): void }
-  logs: string[]
+  /** the problems it logged (warn and error) as the log shows them: "logs[<name>]: <message>" */
+  readonly logs: string[]
+  /** everything it logged, every level */
+  events: LoggedLine[]
   /** resolves once the file watcher is in place */
   watching: Promise<void>
   /** how many rescans (each followed by a read round) have started so far */
   scans(): number
   /** resolves after `n` more rescans (each followed by a read round) have started */
   afterScans(n: number): Promise<void>
+  /** the source being run */
+  source: Source
   /** aborts and waits for run() to resolve */
   stop(): Promise<void>
   done: Promise<void>
@@ -68,6 +73,8 @@ export type RunOptions = {
   onEmit?: (chunk: LogChunk) => void
   /** the source's clock */
   now?: () => number
+  /** backlog reporting threshold and interval */
+  backlog?: { thresholdBytes?: number; everyMs?: number }
 }
 
 /** Runs a logs source with a test context: emit records the chunk and (with `autoAck`) acks it at once. */
@@ -78,7 +85,7 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
   let gate: { promise: Promise<void>; resolve: () => void } | undefined = opts.gated
     ? Promise.withResolvers<void>()
     : undefined
-  const logs: string[] = []
+  const logger = recordingLogger(`logs[${config.name}]`)
   const controller = new AbortController()
   const watching = Promise.withResolvers<void>()
   let scans = 0
@@ -86,7 +93,8 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
     config,
     db,
     now: opts.now,
-    log: (msg) => logs.push(msg),
+    backlog: opts.backlog,
+    logger,
     observe: { watching: () => watching.resolve(), scan: () => void scans++ },
   })
   const ackAll = () => {
@@ -118,7 +126,13 @@ export function runSource(db: Database, config: LogsSourceConfig, opts: RunOptio
         gate = undefined
       },
     },
-    logs,
+    get logs() {
+      return logger.lines
+        .filter((l) => l.level === "warn" || l.level === "error")
+        .map((l) => `${l.component}: ${l.message}`)
+    },
+    events: logger.lines,
+    source,
     watching: watching.promise,
     scans: () => scans,
     afterScans(n) {

@@ -1,6 +1,9 @@
+import { safeText } from "../../../shared/log-text.ts"
+import { createRepeatLimiter, type Logger } from "../../../shared/logger.ts"
 import type { LogsSourceConfig } from "../../config/schema.ts"
-import type { LogChunk } from "../source.ts"
+import type { FileStatus, LogChunk } from "../source.ts"
 import { createAdmission } from "./admission.ts"
+import { createBacklogLog, formatBytes } from "./backlog.ts"
 import type { Checkpoints } from "./checkpoint.ts"
 import { fstatFile, openFile, sameFile, statFile } from "./files.ts"
 import {
@@ -21,7 +24,10 @@ export type TrackerOptions = {
   cp: Checkpoints
   rules: RuleSet | undefined
   now: () => number
-  log: (msg: string) => void
+  /** this source's logger: problems at warn (error for the state db), each file's life at info */
+  logger: Logger
+  /** backlog reporting: threshold and interval (defaults BACKLOG_BYTES, BACKLOG_PROGRESS_MS) */
+  backlog?: { thresholdBytes?: number; everyMs?: number }
   /** a path may now hold a file that needs a new generation */
   requestRescan: () => void
 }
@@ -39,11 +45,19 @@ export type Tracker = {
   round(): Generation[]
   /** checks one generation and reads its next chunk, if any */
   step(g: Generation): LogChunk | undefined
+  /** the live generations, for /metrics and the agent's page */
+  files(): FileStatus[]
   close(): void
 }
 
+/** The same failure (cannot open, cannot read, cannot save) is logged again at most this often. */
+const REPEAT_MS = 60_000
+
+/** A path as a log line shows it: a glob may match names with control characters. */
+const shown = (path: string) => safeText(path, 1024)
+
 export function createTracker(o: TrackerOptions): Tracker {
-  const { config, cp, now, log } = o
+  const { config, cp, now, logger } = o
   const tailOptions: TailOptions = {
     chunkBytes: config.read_chunk_bytes,
     maxLineBytes: config.max_line_bytes,
@@ -52,9 +66,11 @@ export function createTracker(o: TrackerOptions): Tracker {
   const live = new Map<string, Generation>() // by gen id; insertion order is the round-robin order
   const active = new Map<string, Generation>() // by path
   const admission = createAdmission(cp, config.rotate_wait_ms + config.poll_interval_ms, now)
-  const failures = new Map<string, string>() // path or gen -> last error logged, so it is logged once
-  const say = (msg: string) => log(`logs[${config.name}]: ${msg}`)
-  const skips = createSkipLog(say)
+  const failing = new Set<string>() // keys of the failures logged and not yet over
+  const repeat = createRepeatLimiter(REPEAT_MS, now)
+  const warn = (msg: string) => logger.warn(msg)
+  const skips = createSkipLog(warn)
+  const backlog = createBacklogLog({ say: (msg) => logger.info(msg), now, ...o.backlog })
 
   const track = (g: Generation) => {
     live.set(g.ref.gen, g)
@@ -63,10 +79,20 @@ export function createTracker(o: TrackerOptions): Tracker {
   const untrack = (g: Generation) => {
     live.delete(g.ref.gen)
     if (active.get(g.ref.path) === g) active.delete(g.ref.path)
+    backlog.forget(g.ref.gen)
+    failing.delete(`read:${g.ref.gen}`)
   }
-  const finish = (g: Generation) => {
+  /** `how`: why reading it ends, for the log line */
+  const finish = (g: Generation, how: string) => {
     untrack(g)
     finishGeneration(g, cp)
+    const read = g.tail.position - g.readFrom
+    logger.info(
+      `done with ${shown(g.ref.path)} (${how}) at byte ${g.tail.position}: ${formatBytes(read)} read`,
+      {
+        gen: g.ref.gen,
+      },
+    )
   }
   const drain = (g: Generation, at: number) => {
     if (active.get(g.ref.path) === g) active.delete(g.ref.path)
@@ -76,13 +102,14 @@ export function createTracker(o: TrackerOptions): Tracker {
     o.requestRescan()
   }
 
-  const start = (path: string, atEnd: boolean, initial: boolean) => {
+  /** false when there was no regular file to open */
+  const start = (path: string, atEnd: boolean, initial: boolean): boolean => {
     const f = openFile(path, skips.report)
-    if (!f) return
+    if (!f) return false
     skips.forget(path)
     if (admission.judge(f, live.values(), initial) !== "new") {
       closeQuietly(f.fd)
-      return
+      return true
     }
     const fp = readFingerprint(f.fd, f.stat.size)
     const position = atEnd ? f.stat.size : 0
@@ -90,6 +117,9 @@ export function createTracker(o: TrackerOptions): Tracker {
     // the row exists before any chunk of it is emitted: a crash cannot lose the generation's identity
     cp.insert(gen, path, f.stat, fp, position, f.stat.size, "active")
     track(newGeneration(gen, path, f, fp, position, "active", now(), false))
+    const from = position === 0 ? "from the start" : `from its end, byte ${position} (start_at = "end")`
+    logger.info(`reading ${shown(path)} ${from}`, { gen, size: f.stat.size })
+    return true
   }
 
   /**
@@ -118,8 +148,8 @@ export function createTracker(o: TrackerOptions): Tracker {
     if (!copy) {
       const lost = g.size - g.tail.position
       if (lost > 0)
-        say(`${g.ref.path} was truncated with ${lost} bytes unread and no copy found; they are lost`)
-      finish(g)
+        warn(`${shown(g.ref.path)} was truncated with ${lost} bytes unread and no copy found; they are lost`)
+      finish(g, "truncated")
       o.requestRescan()
       return
     }
@@ -129,6 +159,13 @@ export function createTracker(o: TrackerOptions): Tracker {
     g.size = copy.stat.size
     cp.setFile(g.ref.gen, g.file, "draining")
     drain(g, at)
+    logger.info(
+      `${shown(g.ref.path)} was truncated (copytruncate): reading the rest from its copy ${shown(copy.path)}`,
+      {
+        gen: g.ref.gen,
+        position: g.tail.position,
+      },
+    )
   }
 
   const step = (g: Generation): LogChunk | undefined => {
@@ -140,7 +177,15 @@ export function createTracker(o: TrackerOptions): Tracker {
     }
     if (g.status === "active") {
       const current = statFile(g.ref.path)
-      if (!current || !sameFile(current, g.file)) drain(g, at) // renamed away or deleted: read on via the fd
+      if (!current || !sameFile(current, g.file)) {
+        drain(g, at) // renamed away or deleted: read on via the fd
+        const where = current ? "renamed away, a new file is in its place" : "renamed away or deleted"
+        logger.info(`${shown(g.ref.path)} was rotated (${where}): reading the old file to its end`, {
+          gen: g.ref.gen,
+          position: g.tail.position,
+          size,
+        })
+      }
     }
     if (size !== g.size) {
       g.size = size
@@ -149,9 +194,10 @@ export function createTracker(o: TrackerOptions): Tracker {
     const final = g.status === "draining" && at - g.changedAt >= config.rotate_wait_ms
     const read = readChunk(g.tail, size, final, tailOptions)
     if (!read) {
-      if (final) finish(g)
+      if (final) finish(g, "the rotated file read to its end")
       return undefined
     }
+    backlog.update(g.ref.gen, shown(g.ref.path), g.tail.position, size)
     g.emitted = read.endOffset
     const { endOffset } = read
     return { source: config.name, file: g.ref, ...read, readAt: now(), ack: () => ack(g, endOffset) }
@@ -161,27 +207,38 @@ export function createTracker(o: TrackerOptions): Tracker {
     try {
       ackGeneration(g, endOffset, cp)
     } catch (error) {
-      say(`cannot save the position of ${g.ref.path} (generation ${g.ref.gen}): ${(error as Error).message}`)
+      const msg = `cannot save the position of ${shown(g.ref.path)} (generation ${g.ref.gen}): ${(error as Error).message}`
+      repeat("save", (m) => logger.error(m), msg)
     }
   }
 
-  const once = (key: string, msg: string) => {
-    if (failures.get(key) !== msg) say(msg)
-    failures.set(key, msg)
+  /** A failure is logged at once, then at most once per REPEAT_MS while it lasts (with how often it recurred). */
+  const failed = (key: string, msg: string) => {
+    failing.add(key)
+    repeat(key, warn, msg)
+  }
+  const recovered = (key: string, msg: string) => {
+    if (failing.delete(key)) logger.info(msg)
   }
 
   return {
     restore() {
-      for (const g of restoreGenerations(cp, now(), say, skips.report)) track(g)
+      for (const g of restoreGenerations(cp, now(), warn, skips.report)) {
+        track(g)
+        const how = g.status === "active" ? "" : " (rotated while the agent was stopped: from the old file)"
+        logger.info(`resuming ${shown(g.ref.path)}${how} at byte ${g.tail.position}`, {
+          gen: g.ref.gen,
+          size: g.size,
+        })
+      }
     },
     rescan(paths, { initial = false, atEnd = false } = {}) {
       for (const path of paths) {
         if (active.has(path) || admission.known(path)) continue
         try {
-          start(path, atEnd, initial)
-          failures.delete(path)
+          if (start(path, atEnd, initial)) recovered(`open:${path}`, `can open ${shown(path)} again`)
         } catch (error) {
-          once(path, `cannot open ${path}: ${(error as Error).message}`)
+          failed(`open:${path}`, `cannot open ${shown(path)}: ${(error as Error).message}`)
         }
       }
       admission.prune(paths)
@@ -190,13 +247,25 @@ export function createTracker(o: TrackerOptions): Tracker {
     step(g) {
       try {
         const chunk = step(g)
-        failures.delete(g.ref.gen)
+        recovered(`read:${g.ref.gen}`, `can read ${shown(g.ref.path)} again`)
         return chunk
       } catch (error) {
-        once(g.ref.gen, `cannot read ${g.ref.path} (generation ${g.ref.gen}): ${(error as Error).message}`)
+        const msg = `cannot read ${shown(g.ref.path)} (generation ${g.ref.gen}): ${(error as Error).message}`
+        failed(`read:${g.ref.gen}`, msg)
         return undefined
       }
     },
+    files: () =>
+      [...live.values()].map((g) => ({
+        source: config.name,
+        path: g.ref.path,
+        gen: g.ref.gen,
+        state: g.status,
+        position: g.tail.position,
+        acked: g.acked,
+        size: g.size,
+        behind: Math.max(0, g.size - g.tail.position),
+      })),
     close() {
       for (const g of live.values()) closeQuietly(g.tail.fd)
       live.clear()
