@@ -419,8 +419,9 @@ export const MUTATIONS: Mutation[] = [
     file: "collector/ingest/process-batch.ts",
     edits: [
       {
-        find: "  let result: WriteResult\n  for (;;) {",
-        replace: "  await settle(c, batch, verdicts, plan)\n  let result: WriteResult\n  for (;;) {",
+        find: "  let result: WriteResult\n  let receivedAt: number\n  for (;;) {",
+        replace:
+          "  await settle(c, batch, verdicts, plan)\n  let result: WriteResult\n  let receivedAt: number\n  for (;;) {",
       },
       { find: "  await settle(c, batch, verdicts, plan)\n  let records = 0", replace: "  let records = 0" },
     ],
@@ -606,7 +607,7 @@ export const MUTATIONS: Mutation[] = [
   {
     id: "tracker.rename-unseen",
     file: "agent/sources/logs/tracker.ts",
-    edits: one("if (!current || !sameFile(current, g.file)) drain(g, at)", "if (!current) drain(g, at)"),
+    edits: one("if (!current || !sameFile(current, g.file)) {", "if (!current) {"),
     bug: "a file renamed away is not noticed, so the new file at the path is never read",
     critical: false,
     tests: TRACKER,
