@@ -173,6 +173,21 @@ describe("LogsTransport against a real nats-server", () => {
     expect(await streamMessages(stream)).toBe(2)
   })
 
+  test("max_in_flight bounds the envelopes awaiting JetStream: with 1, the next waits while the first retries", async () => {
+    const { agent, stream } = await freshStream()
+    const { transport } = startTransport(agent, { max_records: 1, max_in_flight: 1 }, 100)
+    const acked: string[] = []
+    await natsStop()
+    // emit resolves while there is queue room: all three are accepted, only one may be in flight
+    for (const name of ["A", "B", "C"]) await transport.emit(named(name, acked))
+    await waitFor("several failed attempts", () => transport.stats.retries >= 3)
+    expect(transport.stats.inFlight).toBe(1)
+    await natsUp()
+    await waitFor("all acked", () => acked.length === 3)
+    expect(acked).toEqual(["A", "B", "C"])
+    expect(await streamMessages(stream)).toBe(3)
+  })
+
   test("close abandons unpublished envelopes after its deadline and acks nothing queued behind them", async () => {
     const { agent } = await freshStream()
     const { transport, run } = startTransport(agent, { max_in_flight: 1 })

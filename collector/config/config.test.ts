@@ -93,6 +93,17 @@ describe("collector check-config checks the host as run would", () => {
     }
   })
 
+  test("an http.host that is no address of this machine: one line naming the field", async () => {
+    const r = await checkConfig(
+      "c.toml",
+      `data_dir = "@DIR@/data"\nenrolled_keys = "@KEYS@"\n[http]\nhost = "203.0.113.7"\nport = 0\ntoken = "${"t".repeat(32)}"\n[nats]\nurl = "nats://127.0.0.1:4222"\n`,
+    )
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toContain("http: cannot listen on 203.0.113.7:0")
+    expect(r.stderr).toContain("(config_invalid)")
+  })
+
   test("a .yml config is refused by name", async () => {
     const r = await checkConfig("c.yml", "data_dir: /d\n")
     expect(r.code).toBe(2)
