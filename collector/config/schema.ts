@@ -4,6 +4,7 @@ import {
   LocalNatsTlsSchema,
   NatsTlsSchema,
 } from "../../shared/config/nats-schema.ts"
+import { UrlsConfigSchema } from "../kinds/urls/schema.ts"
 import { HttpConfigSchema, SqlConfigSchema } from "./http-schema.ts"
 
 export const CollectorConfigSchema = T.Object(
@@ -73,6 +74,8 @@ export const CollectorConfigSchema = T.Object(
     ),
     http: HttpConfigSchema,
     sql: SqlConfigSchema,
+    /** URL check state thresholds ([urls]) */
+    urls: UrlsConfigSchema,
   },
   { additionalProperties: false },
 )

@@ -4,6 +4,7 @@ import type { QueryPool } from "../sinks/duckdb/query-pool.ts"
 import { QueryError } from "../sinks/duckdb/query-pool-error.ts"
 import { checkAccess, type HttpAccess } from "./access.ts"
 import { createSqlRoute, queryErrorResponse } from "./sql-route.ts"
+import { createStatsUrlsRoute } from "./stats-urls-route.ts"
 
 export type HttpDeps = {
   /** runs /sql and the /status queries apart from the writer; undefined until DuckDB is open (503 then) */
@@ -86,6 +87,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       return deps.metrics.registry.render()
     })
     .use(createSqlRoute(deps.queries, notReady))
+    .use(createStatsUrlsRoute(deps.queries, notReady))
   return {
     async handle(request) {
       const started = performance.now()

@@ -121,6 +121,8 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
   c.metrics.bytesReceived(bytes)
   c.metrics.rowsWritten(result.linesWritten, { table: "log_lines" })
   c.metrics.rowsWritten(rejected.length, { table: "processing_errors" })
+  for (const [kind, n] of Object.entries(result.entriesWritten)) c.metrics.entriesWritten(n ?? 0, { kind })
+  for (const [kind, n] of Object.entries(result.entriesDropped)) c.metrics.entriesDropped(n ?? 0, { kind })
   c.metrics.flushDuration(result.durationMs / 1000)
 }
 

@@ -66,15 +66,25 @@ describe("judging the body against the headers", () => {
     ["count larger than the lines", () => envelope("logs", 4, threeLines()), "says Outpost-Count 4"],
     ["count smaller than the lines", () => envelope("logs", 2, threeLines()), "holds 3 lines"],
     ["count 2^31 - 1 for three lines", () => envelope("logs", 2 ** 31 - 1, threeLines()), "holds 3 lines"],
-    ["heartbeats", () => envelope("heartbeats", 1, te.encode("{}")), "kind 'heartbeats'"],
-    ["urls", () => envelope("urls", 1, te.encode("{}")), "no body format is defined for kind 'urls'"],
-    ["rows", () => envelope("rows", 1, te.encode("{}")), "kind 'rows' in this collector"],
   ])("%s is bad_body", (_name, make, message) => {
     const verdict = judge(make())
     expect(verdict.type).toBe("reject")
     if (verdict.type !== "reject") return
     expect(verdict.rejected.reason).toBe("bad_body")
     expect(verdict.rejected.message).toContain(message)
+  })
+})
+
+describe("kinds", () => {
+  test.each<[string, Kind]>([
+    ["heartbeats (a kind this collector does not store yet)", "heartbeats"],
+    ["rows", "rows"],
+  ])("%s is unsupported_kind, after the signature was checked", (_name, kind) => {
+    const verdict = judge(envelope(kind, 1, te.encode("{}")))
+    expect(verdict.type).toBe("reject")
+    if (verdict.type !== "reject") return
+    expect(verdict.rejected.reason).toBe("unsupported_kind")
+    expect(verdict.rejected.message).toContain(`kind '${kind}' is not stored by this collector`)
   })
 })
 

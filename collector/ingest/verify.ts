@@ -1,4 +1,5 @@
 import { EnvelopeError } from "../../shared/errors.ts"
+import { decodeEntriesBody } from "../../shared/protocol/entries-body.ts"
 import {
   HEADER,
   parseEnvelopeHeaders,
@@ -6,6 +7,7 @@ import {
   verifyEnvelope,
 } from "../../shared/protocol/envelope.ts"
 import { decodeLogsBody } from "../../shared/protocol/logs-body.ts"
+import { entryKind } from "../kinds/registry.ts"
 import type { AcceptedEnvelope, RejectedEnvelope } from "../sinks/duckdb/types.ts"
 import type { Enrollment } from "./enrollment.ts"
 
@@ -69,15 +71,28 @@ export function judgeMessage(msg: IncomingMessage, ctx: VerifyContext): Verdict 
       return reject("replayed", `envelope ${meta.id} from agent '${meta.agent}' was already received`)
     }
     const envelope: AcceptedEnvelope = { meta, streamSeq: msg.streamSeq, bytes: msg.data.length }
-    if (meta.kind !== "logs") {
+    let held: number
+    let unit: string
+    if (meta.kind === "logs") {
+      envelope.logs = decodeLogsBody(msg.data)
+      held = envelope.logs.lines
+      unit = "lines"
+    } else {
+      const kind = entryKind(meta.kind)
       // Accepting a body nobody can read would ack data into the void and count records that do not exist.
-      return reject("bad_body", `no body format is defined for kind '${meta.kind}' in this collector`)
+      if (!kind)
+        return reject(
+          "unsupported_kind",
+          `kind '${meta.kind}' is not stored by this collector (envelope ${meta.id})`,
+        )
+      envelope.entries = decodeEntriesBody(msg.data, kind.check)
+      held = envelope.entries.entries.length
+      unit = "entries"
     }
-    envelope.logs = decodeLogsBody(msg.data)
-    if (envelope.logs.lines !== meta.count) {
+    if (held !== meta.count) {
       return reject(
         "bad_body",
-        `envelope ${meta.id} from agent '${meta.agent}' says ${HEADER.count} ${meta.count} but its body holds ${envelope.logs.lines} lines`,
+        `envelope ${meta.id} from agent '${meta.agent}' says ${HEADER.count} ${meta.count} but its body holds ${held} ${unit}`,
       )
     }
     ctx.batchIds.add(batchKey)

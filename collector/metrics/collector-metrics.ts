@@ -3,6 +3,7 @@ import { MetricsRegistry } from "../../shared/metrics/registry.ts"
 import type { RejectReason } from "../../shared/protocol/envelope.ts"
 import { VERSION } from "../../shared/version.ts"
 import { QUARANTINE_REASONS } from "../ingest/quarantine.ts"
+import { ENTRY_KINDS } from "../kinds/registry.ts"
 import { createAgentSeries } from "./agent-series.ts"
 
 /** Every reason an envelope can be rejected for; tsc fails below when RejectReason gains one not listed here. */
@@ -16,13 +17,14 @@ export const REJECT_REASONS = [
   "oversized",
   "replayed",
   "bad_body",
+  "unsupported_kind",
   "unwritable",
 ] as const satisfies readonly RejectReason[]
 const allListed: Exclude<RejectReason, (typeof REJECT_REASONS)[number]> extends never ? true : false = true
 void allListed
 
 /** Routes of the HTTP surface, the only values of the `route` label (anything else is `other`). */
-export const HTTP_ROUTES = ["/health", "/status", "/metrics", "/sql"] as const
+export const HTTP_ROUTES = ["/health", "/status", "/metrics", "/sql", "/stats/urls"] as const
 
 /** Label values known in advance, exported at 0 from the start. */
 const PRESET: Record<string, Record<string, readonly string[]>> = {
@@ -31,6 +33,8 @@ const PRESET: Record<string, Record<string, readonly string[]>> = {
   outpost_collector_quarantine_refused_total: { reason: [...QUARANTINE_REASONS] },
   outpost_collector_quarantine_messages: { reason: [...QUARANTINE_REASONS] },
   outpost_collector_rows_written_total: { table: ["log_lines", "processing_errors"] },
+  outpost_collector_entries_written_total: { kind: ENTRY_KINDS.map((k) => k.kind) },
+  outpost_collector_entries_dropped_total: { kind: ENTRY_KINDS.map((k) => k.kind) },
   outpost_collector_nats_recreated_total: { what: ["stream", "consumer", "quarantine"] },
   outpost_collector_enrollment_reloads_total: { result: ["ok", "error"] },
 }
@@ -76,6 +80,14 @@ export function createCollectorMetrics() {
       "Body bytes of accepted envelopes",
     ),
     rowsWritten: registry.counter("outpost_collector_rows_written_total", "Rows written to DuckDB, by table"),
+    entriesWritten: registry.counter(
+      "outpost_collector_entries_written_total",
+      "New entries of outbox kinds stored (duplicates by id not counted), by kind",
+    ),
+    entriesDropped: registry.counter(
+      "outpost_collector_entries_dropped_total",
+      "Entries agents reported discarded by their bounded outbox before they could be sent, by kind",
+    ),
     flushDuration: registry.histogram(
       "outpost_collector_flush_duration_seconds",
       "Duration of committed DuckDB transactions (one per batch)",

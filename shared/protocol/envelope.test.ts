@@ -119,6 +119,11 @@ describe("envelope signing", () => {
     [
       "unknown kind",
       (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.kind]: "spam" } }),
+      "unsupported_kind",
+    ],
+    [
+      "a kind that is no subject token",
+      (e: SignedEnvelope) => ({ ...e, headers: { ...e.headers, [HEADER.kind]: "lo.gs" } }),
       "malformed",
     ],
     [

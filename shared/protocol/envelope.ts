@@ -32,6 +32,7 @@ export type RejectReason =
   | "oversized"
   | "replayed"
   | "bad_body"
+  | "unsupported_kind"
   | "unwritable"
 
 /** Everything the signature covers besides the body itself. */
@@ -128,6 +129,8 @@ export function signEnvelope(options: SignOptions): SignedEnvelope {
 export type ReceivedEnvelope = EnvelopeMeta & { id: string; signature: Uint8Array }
 
 const UINT = /^(0|[1-9][0-9]{0,15})$/
+/** A kind as it may appear in a subject token. */
+const KIND_TOKEN = /^[a-z][a-z0-9_]{0,31}$/
 
 /** Latest `Outpost-Sent-At` accepted: 9999-12-31T23:59:59.999Z in ms since the epoch (see docs/PROTOCOL.md). */
 export const MAX_SENT_AT_MS = 253402300799999
@@ -163,7 +166,10 @@ export function parseEnvelopeHeaders(
   if (!AGENT_ID_PATTERN.test(agent))
     throw new EnvelopeError("malformed", `header ${HEADER.agent} is not a valid agent id`)
   const kind = field(HEADER.kind)
-  if (!isKind(kind)) throw new EnvelopeError("malformed", `header ${HEADER.kind} has unknown kind '${kind}'`)
+  if (!KIND_TOKEN.test(kind)) throw new EnvelopeError("malformed", `header ${HEADER.kind} is not a kind name`)
+  // A well-formed kind this build does not know (a newer agent's) is its own reason, recorded and counted apart.
+  if (!isKind(kind))
+    throw new EnvelopeError("unsupported_kind", `kind '${kind}' is not known to this collector`)
   const expectedSubject = agentSubject(kind, agent)
   if (subject !== expectedSubject) {
     throw new EnvelopeError(

@@ -1,8 +1,11 @@
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/transport-node"
+import { type DroppedReport, type EntryBase, encodeEntriesBody } from "../../shared/protocol/entries-body.ts"
 import { type SignedEnvelope, signEnvelope } from "../../shared/protocol/envelope.ts"
 import { generateAgentKeyPair, keyId, loadPrivateKey } from "../../shared/protocol/keys.ts"
 import { encodeLogsBody } from "../../shared/protocol/logs-body.ts"
+import type { Kind } from "../../shared/protocol/subjects.ts"
+import type { UrlResult } from "../../shared/protocol/urls/result.ts"
 
 /** An agent's signing key as tests hold it. */
 export type TestKey = ReturnType<typeof loadPrivateKey>
@@ -53,4 +56,45 @@ export function publishEnvelope(js: JetStreamClient, env: SignedEnvelope): Promi
   const h = natsHeaders()
   for (const [k, v] of Object.entries(env.headers)) h.set(k, v)
   return js.publish(env.subject, env.body, { headers: h, msgID: env.id })
+}
+
+/** A `urls` result as an agent's probe reports it (override any field). */
+export function urlResult(id: number, overrides: Partial<UrlResult> = {}): UrlResult {
+  return {
+    id,
+    check: "home",
+    url: "http://127.0.0.1:1/",
+    started_at: Date.now(),
+    timings: { dns_ms: null, connect_ms: 1, tls_ms: null, first_byte_ms: 2, transfer_ms: 0.5, total_ms: 4 },
+    status: 200,
+    bytes: 12,
+    redirects: 0,
+    cert_expires_at: null,
+    outcome: "up",
+    reason: null,
+    message: null,
+    ...overrides,
+  }
+}
+
+/** A signed envelope of an outbox kind holding `entries` (and an optional dropped report). */
+export function entriesEnvelope(o: {
+  agent: string
+  key: TestKey
+  seq: number
+  kind: Kind
+  entries: EntryBase[]
+  dropped?: DroppedReport
+}): SignedEnvelope {
+  return signEnvelope({
+    privateKey: o.key.privateKey,
+    keyId: keyId(o.key.publicKeyRaw),
+    agent: o.agent,
+    host: "test-host",
+    kind: o.kind,
+    seq: o.seq,
+    count: o.entries.length,
+    sentAt: Date.now(),
+    body: encodeEntriesBody(o.entries, o.dropped),
+  })
 }

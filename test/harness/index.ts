@@ -1,9 +1,11 @@
 export {
+  entriesEnvelope,
   type LogsEnvelopeOptions,
   logsEnvelope,
   newTestKey,
   publishEnvelope,
   type TestKey,
+  urlResult,
 } from "./envelopes.ts"
 export { LogWriter } from "./log-writer.ts"
 export { type LoggedLine, type RecordingLogger, recordingLogger } from "./logger.ts"

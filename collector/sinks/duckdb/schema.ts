@@ -21,6 +21,13 @@ CREATE TABLE IF NOT EXISTS processing_errors (
   received_at TIMESTAMP NOT NULL, reason VARCHAR NOT NULL, message VARCHAR NOT NULL, subject VARCHAR NOT NULL,
   agent VARCHAR, headers JSON NOT NULL, size INTEGER NOT NULL, stream_seq BIGINT
 );
+CREATE TABLE IF NOT EXISTS entry_coverage (
+  agent VARCHAR NOT NULL, kind VARCHAR NOT NULL, start_id BIGINT NOT NULL, end_id BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entry_gaps (
+  agent VARCHAR NOT NULL, kind VARCHAR NOT NULL, dropped BIGINT NOT NULL, before_id BIGINT NOT NULL,
+  received_at TIMESTAMP NOT NULL
+);
 CREATE OR REPLACE VIEW logs AS
   SELECT f.agent, f.host, f.path AS file, f.gen, l."offset", l.line, l.truncated, l.rule, l.read_at, l.received_at
   FROM log_lines l JOIN log_files f USING (file_id);

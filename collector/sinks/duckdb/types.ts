@@ -1,3 +1,4 @@
+import type { EntriesBody, EntryBase } from "../../../shared/protocol/entries-body.ts"
 import type { ReceivedEnvelope, RejectReason } from "../../../shared/protocol/envelope.ts"
 import type { DecodedLogsBody } from "../../../shared/protocol/logs-body.ts"
 
@@ -7,6 +8,8 @@ export type AcceptedEnvelope = {
   streamSeq: number
   bytes: number
   logs?: DecodedLogsBody
+  /** the body of an outbox kind (urls, ...) */
+  entries?: EntriesBody<EntryBase>
 }
 
 /** A rejected message, recorded in `processing_errors`. */
@@ -21,4 +24,11 @@ export type RejectedEnvelope = {
 }
 
 export type WriteBatch = { accepted: AcceptedEnvelope[]; rejected: RejectedEnvelope[]; receivedAt: number }
-export type WriteResult = { linesWritten: number; durationMs: number }
+export type WriteResult = {
+  linesWritten: number
+  /** rows written per outbox kind (new entries only) */
+  entriesWritten: Partial<Record<string, number>>
+  /** entries agents reported dropped by their bounded outbox, per kind */
+  entriesDropped: Partial<Record<string, number>>
+  durationMs: number
+}

@@ -4,6 +4,10 @@ import {
   DuckDBInstance,
   DuckDBTimestampValue,
 } from "@duckdb/node-api"
+import type { EntryKindModule } from "../../kinds/kind.ts"
+import { ENTRY_KINDS } from "../../kinds/registry.ts"
+import type { Range } from "./coverage.ts"
+import { coverageKey, selectNewEntries } from "./entries.ts"
 import { FileCoverageCache, loadBatchFiles, MAX_CACHED_FILES } from "./file-cache.ts"
 import { type StagedFile, type StagedPart, stageLogsBody, yieldToEventLoop } from "./log-parts.ts"
 import { SCHEMA_SQL, SCHEMA_VERSION, UNSTAGE_STATEMENTS } from "./schema.ts"
@@ -29,6 +33,9 @@ export class DuckDbWriter {
   /** committed file generations and their coverage, most recently used last; misses are read from DuckDB */
   private files = new FileCoverageCache(MAX_CACHED_FILES)
   private queue: Promise<unknown> = Promise.resolve()
+  /** stored entry ids per `agent \0 kind` (outbox kinds): a few ranges each, loaded at open */
+  private entryCoverage = new Map<string, Range[]>()
+  private kinds = new Map<string, EntryKindModule>()
 
   private constructor(
     /** the open database; query connections for HTTP are made from it */
@@ -45,6 +52,8 @@ export class DuckDbWriter {
       now?: () => number
       /** file generations kept in memory (default MAX_CACHED_FILES); tests make it small to force evictions */
       maxCachedFiles?: number
+      /** outbox kinds stored (default: every kind in collector/kinds/registry.ts) */
+      kinds?: readonly EntryKindModule[]
     } = {},
   ): Promise<DuckDbWriter> {
     const instance = await DuckDBInstance.create(path, {
@@ -58,6 +67,8 @@ export class DuckDbWriter {
     })
     const conn = await instance.connect()
     await conn.run(SCHEMA_SQL)
+    const kinds = options.kinds ?? ENTRY_KINDS
+    for (const k of kinds) await conn.run(k.schemaSql)
     await conn.run("INSERT OR IGNORE INTO outpost_meta VALUES ('schema_version', $v)", {
       v: String(SCHEMA_VERSION),
     })
@@ -74,7 +85,9 @@ export class DuckDbWriter {
     writer.now = options.now ?? Date.now
     writer.seenSince = writer.now()
     writer.files = new FileCoverageCache(options.maxCachedFiles ?? MAX_CACHED_FILES)
+    writer.kinds = new Map(kinds.map((k) => [k.kind, k]))
     await writer.loadState(writer.rememberMs)
+    for (const k of kinds) await k.load(conn)
     return writer
   }
 
@@ -90,6 +103,15 @@ export class DuckDbWriter {
     const envelopes = await this.conn.runAndReadAll(`SELECT agent, seq, stream_seq FROM envelopes ${since}`)
     for (const [agent, seq, streamSeq] of envelopes.getRows()) {
       this.seen.set(`${String(agent)}.${String(seq)}`, Number(streamSeq))
+    }
+    const ranges = await this.conn.runAndReadAll(
+      "SELECT agent, kind, start_id, end_id FROM entry_coverage ORDER BY agent, kind, start_id",
+    )
+    for (const [agent, kind, start, end] of ranges.getRows()) {
+      const key = coverageKey(String(agent), String(kind))
+      const list = this.entryCoverage.get(key) ?? []
+      list.push({ start: Number(start), end: Number(end) })
+      this.entryCoverage.set(key, list)
     }
   }
 
@@ -131,6 +153,12 @@ export class DuckDbWriter {
     for (const f of staged.files) if (!known.has(f.fileId)) newFiles.set(f.fileId, f)
     const receivedAt = ts(batch.receivedAt)
     let linesWritten = 0
+    // Outbox kinds: a working copy of the id coverage, adopted only after COMMIT.
+    const entryCoverage = new Map(this.entryCoverage)
+    const entries = selectNewEntries(batch.accepted, entryCoverage)
+    const entriesWritten: Record<string, number> = {}
+    const entriesDropped: Record<string, number> = {}
+    const commits: (() => void)[] = []
     await this.conn.run("BEGIN TRANSACTION")
     try {
       await this.append("log_files", [...newFiles.values()], (a, f) => {
@@ -172,6 +200,35 @@ export class DuckDbWriter {
           a.appendBigInt(BigInt(r.end))
         })
       }
+      for (const [kind, rows] of entries.rows) {
+        const module = this.kinds.get(kind)
+        if (!module) throw new Error(`no module for kind '${kind}' (verify accepts only registered kinds)`)
+        if (rows.length === 0) continue
+        const r = await module.append(this.conn, rows, batch.receivedAt)
+        entriesWritten[kind] = (entriesWritten[kind] ?? 0) + r.rows
+        commits.push(r.commit)
+      }
+      await this.append("entry_gaps", entries.gaps, (a, g) => {
+        a.appendVarchar(g.agent)
+        a.appendVarchar(g.kind)
+        a.appendBigInt(BigInt(g.dropped.count))
+        a.appendBigInt(BigInt(g.dropped.before_id))
+        a.appendTimestamp(receivedAt)
+        entriesDropped[g.kind] = (entriesDropped[g.kind] ?? 0) + g.dropped.count
+      })
+      for (const key of entries.touched) {
+        const [agent, kind] = key.split("\u0000") as [string, string]
+        await this.conn.run("DELETE FROM entry_coverage WHERE agent = $agent AND kind = $kind", {
+          agent,
+          kind,
+        })
+        await this.append("entry_coverage", entryCoverage.get(key) ?? [], (a, r) => {
+          a.appendVarchar(agent)
+          a.appendVarchar(kind)
+          a.appendBigInt(BigInt(r.start))
+          a.appendBigInt(BigInt(r.end))
+        })
+      }
       await this.append("envelopes", batch.accepted, (a, e) => {
         a.appendVarchar(e.meta.agent)
         a.appendBigInt(BigInt(e.meta.seq))
@@ -201,13 +258,15 @@ export class DuckDbWriter {
       throw error
     }
     for (const id of touched) this.files.set(id, coverage.get(id) ?? [])
+    this.entryCoverage = entryCoverage
+    for (const commit of commits) commit()
     if (this.rememberMs > 0 && this.now() - this.seenSince > this.rememberMs) {
       this.seenBefore = this.seen
       this.seen = new Map()
       this.seenSince = this.now()
     }
     for (const e of batch.accepted) this.seen.set(`${e.meta.agent}.${e.meta.seq}`, e.streamSeq)
-    return { linesWritten, durationMs: performance.now() - started }
+    return { linesWritten, entriesWritten, entriesDropped, durationMs: performance.now() - started }
   }
 
   private async append<T>(table: string, rows: readonly T[], write: (a: DuckDBAppender, row: T) => void) {

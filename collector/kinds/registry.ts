@@ -1,0 +1,17 @@
+import type { Kind } from "../../shared/protocol/subjects.ts"
+import type { EntryKindModule } from "./kind.ts"
+import { urlsKind } from "./urls/index.ts"
+
+/**
+ * Every outbox kind this collector stores, by kind. `logs` is not here: its body (byte ranges of files) has its
+ * own codec and dedup (collector/sinks/duckdb/log-parts.ts). A kind missing from this list is refused as
+ * `unsupported_kind`. Adding a kind: see docs/ARCHITECTURE.md, "How to add a kind".
+ */
+export const ENTRY_KINDS: readonly EntryKindModule[] = [urlsKind as unknown as EntryKindModule]
+
+const byKind = new Map<Kind, EntryKindModule>(ENTRY_KINDS.map((k) => [k.kind, k]))
+
+/** The module of an outbox kind, if this collector stores it. */
+export function entryKind(kind: Kind): EntryKindModule | undefined {
+  return byKind.get(kind)
+}
