@@ -8,6 +8,7 @@ import { loadKeyFile } from "./cli/key-file.ts"
 import { checkEnvelopeFit, envelopeLimit } from "./config/checks.ts"
 import type { AgentConfig } from "./config/schema.ts"
 import { type AgentHttpServer, createAgentStatus, serveAgentHttp } from "./http/index.ts"
+import { startUrlsKind, type UrlsKind } from "./kinds/urls.ts"
 import { type AgentMetrics, createAgentMetrics } from "./metrics/agent-metrics.ts"
 import { createLogsSource } from "./sources/logs/index.ts"
 import type { LogChunk, Source } from "./sources/source.ts"
@@ -68,8 +69,11 @@ export async function startAgent(
   let nc: NatsConnection | undefined
   let transport: LogsTransport | undefined
   let sources: Source[] = []
+  let urls: UrlsKind | undefined
   let duplicatesCounted = 0
   try {
+    // URL checks start before NATS: their results wait in the outbox while the broker is away.
+    urls = startUrlsKind(config, logger)
     sources = config.logs.map((source) =>
       createLogsSource({ config: source, db, logger: logger.child(`logs[${source.name}]`) }),
     )
@@ -111,6 +115,7 @@ export async function startAgent(
     checkEnvelopeFit(config, nc.info?.max_payload ?? 1024 * 1024)
   } catch (error) {
     await nc?.close().catch(() => {})
+    await urls?.stop(0)
     await http?.stop()
     db.close()
     if (signal?.aborted && !(error instanceof AbortError)) {
@@ -120,30 +125,50 @@ export async function startAgent(
   }
 
   const maxPayload = nc.info?.max_payload ?? 1024 * 1024
-  const running = new LogsTransport({
+  // one allocator for every transport: seq never repeats for this agent, whatever the kind
+  const sequence = new SequenceAllocator(db)
+  const js = jetstream(nc)
+  const host = config.host ?? hostname()
+  const published = (bytes: number, seconds: number) => {
+    const at = Date.now()
+    metrics.envelopesPublished()
+    metrics.envelopeBytes(bytes)
+    metrics.publishSeconds(seconds)
+    metrics.lastPublish(at / 1000)
+    status.published(at)
+  }
+  const retried = () => {
+    metrics.publishRetries()
+    status.publishFailed()
+  }
+  urls?.publish({
     agent: config.agent_id,
-    host: config.host ?? hostname(),
+    host,
     keyId: kid,
     privateKey,
-    js: jetstream(nc),
-    sequence: new SequenceAllocator(db),
+    js,
+    sequence,
+    maxBytes: envelopeLimit(900 * 1024, maxPayload),
+    publishTimeoutMs: config.nats.publish_timeout_ms,
+    logger: logger.child("transport[urls]"),
+    events: { published: (_entries, bytes, seconds) => published(bytes, seconds), retried },
+  })
+  const running = new LogsTransport({
+    agent: config.agent_id,
+    host,
+    keyId: kid,
+    privateKey,
+    js,
+    sequence,
     batch: { ...config.batch, max_bytes: envelopeLimit(config.batch.max_bytes, maxPayload) },
     publishTimeoutMs: config.nats.publish_timeout_ms,
     log: leveled(logger.child("transport")),
     events: {
       published(chunks, bytes, seconds) {
-        const at = Date.now()
-        metrics.envelopesPublished()
-        metrics.envelopeBytes(bytes)
-        metrics.publishSeconds(seconds)
-        metrics.lastPublish(at / 1000)
+        published(bytes, seconds)
         for (const c of chunks) metrics.linesShipped(c.lines, c.source)
-        status.published(at)
       },
-      retried() {
-        metrics.publishRetries()
-        status.publishFailed()
-      },
+      retried,
     },
   })
   transport = running
@@ -155,7 +180,10 @@ export async function startAgent(
   }
   const abort = new AbortController()
   const sourcesDone = Promise.all(sources.map((s) => runSource(s, emit, abort.signal)))
-  logger.info(`agent '${config.agent_id}' running: ${sources.length} log source(s), key ${kid}`)
+  const urlCount = urls?.source.status().checks.length ?? 0
+  logger.info(
+    `agent '${config.agent_id}' running: ${sources.length} log source(s), ${urlCount} URL check(s), key ${kid}`,
+  )
   const collectorStatus = watchCollectorStatus({
     nc,
     agent: config.agent_id,
@@ -180,7 +208,7 @@ export async function startAgent(
         clearInterval(progress)
         collectorStatus.stop()
         abort.abort()
-        await Promise.all([sourcesDone, running.close(10_000, transportDone)])
+        await Promise.all([sourcesDone, running.close(10_000, transportDone), urls?.stop(10_000)])
         const last = summary()
         if (last) logger.info(last)
         await nc.drain().catch(() => {})

@@ -2,6 +2,7 @@ import { bindable, natsUrl, readableFile, writableDir } from "../../shared/confi
 import { ConfigError } from "../../shared/errors.ts"
 import { loadKeyFile } from "../cli/key-file.ts"
 import { compileRules } from "../sources/logs/rules.ts"
+import { checkUrlChecks, urlCheckHostProblems } from "../sources/urls/checks.ts"
 import type { AgentConfig, LogsSourceConfig } from "./schema.ts"
 
 /** Room kept inside the server's max_payload for the headers and the body's manifest. */
@@ -25,7 +26,11 @@ const list = (problems: string[]) => problems.map((p) => `  ${p}`).join("\n")
  * holds (`batch.max_bytes`). Throws one ConfigError listing every problem.
  */
 export function checkAgentConfig(config: AgentConfig, origin = "config"): void {
-  throwProblems(origin, [...sizeProblems(config), ...ruleProblems(config)])
+  throwProblems(origin, [
+    ...sizeProblems(config),
+    ...ruleProblems(config),
+    ...checkUrlChecks(config.urls, config.agent_id),
+  ])
 }
 
 /**
@@ -95,6 +100,7 @@ function hostProblems(config: AgentConfig): string[] {
     problems.push(error.message)
   }
   problems.push(writableDir("state_dir", config.state_dir))
+  problems.push(...urlCheckHostProblems(config.urls, config.agent_id))
   if (config.http.enabled) problems.push(bindable("http", config.http.host, config.http.port))
   for (const [i, url] of config.nats.servers.entries()) problems.push(natsUrl(`nats.servers[${i}]`, url))
   const auth = config.nats.auth as { type: string; path?: string }

@@ -2,6 +2,8 @@ import { hostname } from "node:os"
 import { type Static, Type as T } from "@sinclair/typebox"
 import { AgentNatsAuthSchema, NatsTlsSchema } from "../../shared/config/nats-schema.ts"
 import { AGENT_ID_PATTERN } from "../../shared/protocol/keys.ts"
+import { OutboxConfigSchema } from "../outbox/schema.ts"
+import { UrlCheckSchema } from "../sources/urls/schema.ts"
 
 /** Longest agent id (AGENT_ID_PATTERN). */
 const AGENT_ID_MAX = 64
@@ -108,6 +110,10 @@ export const AgentConfigSchema = T.Object(
     ),
     http: AgentHttpSchema,
     logs: T.Array(LogsSourceSchema, { default: [] }),
+    /** URL checks ([[urls]]): results go through the outbox */
+    urls: T.Array(UrlCheckSchema, { default: [] }),
+    /** the durable queue of entries that exist only in memory (URL results); see agent/outbox/ */
+    outbox: OutboxConfigSchema,
   },
   { additionalProperties: false },
 )

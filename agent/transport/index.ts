@@ -1,4 +1,9 @@
 export {
+  type EntriesBatchLimits,
+  EntriesTransport,
+  type EntriesTransportOptions,
+} from "./entries-transport.ts"
+export {
   type BatchLimits,
   LogsTransport,
   type LogsTransportOptions,

@@ -1,0 +1,134 @@
+import { lookup } from "node:dns/promises"
+import { isIP, type Socket, connect as tcpConnect } from "node:net"
+import { type TLSSocket, connect as tlsConnect } from "node:tls"
+import { ClosedEarly, type Phase, ProbeFailure } from "./failure.ts"
+
+/** Phase durations in ms, summed over the connections of one check; null until a phase happens. */
+export type Phases = {
+  dns_ms: number | null
+  connect_ms: number | null
+  tls_ms: number | null
+  first_byte_ms: number | null
+  transfer_ms: number | null
+}
+
+/** One probe's shared state: its deadline signal, the phase it is in, the sockets to destroy at the end. */
+export type ProbeContext = {
+  signal: AbortSignal
+  phase: Phase
+  phases: Phases
+  sockets: Set<Socket>
+  /** host[:port] being talked to, for messages (changes with redirects) */
+  target: string
+  /** PEM CA certificate(s) trusted instead of the system's */
+  ca?: string
+}
+
+export const clock = (): number => performance.now()
+
+/** Adds a completed phase to its sum. */
+export function addPhase(ctx: ProbeContext, key: keyof Phases, since: number): void {
+  ctx.phases[key] = (ctx.phases[key] ?? 0) + (clock() - since)
+}
+
+/** `p`, or the signal's reason once it aborts. */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener("abort", onAbort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort)
+        resolve(v)
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+const lastError = new WeakMap<Socket, Error>()
+
+/** A socket of this probe: destroyed when it ends, its errors kept (never an unhandled 'error'). */
+function track<S extends Socket>(ctx: ProbeContext, socket: S): S {
+  ctx.sockets.add(socket)
+  socket.on("error", (error) => lastError.set(socket, error))
+  return socket
+}
+
+/** Resolves on `event`; rejects on an error, a close, or the signal. */
+export function once(socket: Socket, event: string, signal: AbortSignal): Promise<void> {
+  return abortable(
+    new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        socket.off(event, onEvent)
+        socket.off("error", onError)
+        socket.off("close", onClose)
+        if (error) reject(error)
+        else resolve()
+      }
+      const onEvent = () => done()
+      const onError = (error: Error) => done(error)
+      const onClose = () => done(lastError.get(socket) ?? new ClosedEarly("connection closed"))
+      socket.on(event, onEvent)
+      socket.on("error", onError)
+      socket.on("close", onClose)
+    }),
+    signal,
+  )
+}
+
+export type Endpoint = { host: string; port: number; tls: boolean }
+
+/**
+ * DNS, TCP connect and (for https) the TLS handshake, each timed into `ctx.phases`. An IP literal is not looked
+ * up, so its dns_ms stays null: null means "did not happen", 0 would claim a lookup that took no time. The
+ * certificate is verified by hand (rejectUnauthorized off, then `authorized`) so that an untrusted or expired
+ * one still reports its notAfter; nothing is written to a connection that failed verification.
+ */
+export async function open(
+  ctx: ProbeContext,
+  endpoint: Endpoint,
+): Promise<{ socket: Socket; certExpiresAt: number | null }> {
+  const literal = isIP(endpoint.host) !== 0
+  let address = endpoint.host
+  if (!literal) {
+    ctx.phase = "dns"
+    const start = clock()
+    address = (await abortable(lookup(endpoint.host), ctx.signal)).address
+    addPhase(ctx, "dns_ms", start)
+  }
+  ctx.phase = "connect"
+  let start = clock()
+  const socket = track(ctx, tcpConnect({ host: address, port: endpoint.port }))
+  await once(socket, "connect", ctx.signal)
+  addPhase(ctx, "connect_ms", start)
+  if (!endpoint.tls) return { socket, certExpiresAt: null }
+
+  ctx.phase = "tls"
+  start = clock()
+  const secure: TLSSocket = track(
+    ctx,
+    tlsConnect({
+      socket,
+      host: endpoint.host,
+      // SNI takes a DNS name only
+      servername: literal ? undefined : endpoint.host,
+      ca: ctx.ca,
+      rejectUnauthorized: false,
+    }),
+  )
+  await once(secure, "secureConnect", ctx.signal)
+  addPhase(ctx, "tls_ms", start)
+  const validTo = secure.getPeerCertificate()?.valid_to
+  const parsed = validTo ? Date.parse(validTo) : Number.NaN
+  const certExpiresAt = Number.isFinite(parsed) ? parsed : null
+  if (!secure.authorized) {
+    const why = String(secure.authorizationError ?? "not trusted")
+    throw new ProbeFailure("tls", `certificate of ${endpoint.host}: ${why}`, certExpiresAt)
+  }
+  return { socket: secure, certExpiresAt }
+}

@@ -1,0 +1,283 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib"
+import type { UrlTimings } from "../../../shared/protocol/urls/result.ts"
+import { VERSION } from "../../../shared/version.ts"
+import { abortable, addPhase, clock, open, type Phases, type ProbeContext } from "./connection.ts"
+import { ClosedEarly, failureOf, ProbeFailure, timeoutFailure } from "./failure.ts"
+import { ResponseParser } from "./http-response.ts"
+import { MAX_BODY_BYTES } from "./schema.ts"
+
+/** One HTTP check to probe. */
+export type HttpProbeRequest = {
+  url: string
+  method: string
+  headers?: Record<string, string>
+  body?: string
+  /** bounds the whole check, every redirect included */
+  timeoutMs: number
+  followRedirects?: boolean
+  maxRedirects?: number
+  /** PEM CA certificate(s) trusted instead of the system's */
+  ca?: string
+  maxBodyBytes?: number
+}
+
+/** What a probe saw. `failure` is null when a final response arrived (its status is judged by the caller). */
+export type ProbeResult = {
+  timings: UrlTimings
+  status: number | null
+  /** body bytes of the final response (after de-chunking), all of them, kept or not */
+  bytes: number
+  redirects: number
+  /** the earliest notAfter of the https connections made */
+  certExpiresAt: number | null
+  /** at most maxBodyBytes of the final body, decompressed when the server sent it compressed anyway */
+  body: Uint8Array
+  bodyTruncated: boolean
+  failure: ProbeFailure | null
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const TIMEOUT = new Error("timeout")
+const STOPPED = new DOMException("the probe was stopped", "AbortError")
+
+/**
+ * Runs `body` under one deadline of `timeoutMs`: a timeout becomes a `timeout` failure naming the phase, other
+ * errors map to reasons (failure.ts); an abort of `signal` rejects (the caller is stopping). Sockets are
+ * destroyed at the end whatever happened.
+ */
+async function probe(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  ca: string | undefined,
+  target: string,
+  body: (ctx: ProbeContext, result: ProbeResult) => Promise<void>,
+): Promise<ProbeResult> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs)
+  const stop = () => controller.abort(STOPPED)
+  signal?.addEventListener("abort", stop, { once: true })
+  const phases: Phases = {
+    dns_ms: null,
+    connect_ms: null,
+    tls_ms: null,
+    first_byte_ms: null,
+    transfer_ms: null,
+  }
+  const ctx: ProbeContext = {
+    signal: controller.signal,
+    phase: "dns",
+    phases,
+    sockets: new Set(),
+    target,
+    ca,
+  }
+  const result: ProbeResult = {
+    timings: { ...phases, total_ms: 0 },
+    status: null,
+    bytes: 0,
+    redirects: 0,
+    certExpiresAt: null,
+    body: new Uint8Array(0),
+    bodyTruncated: false,
+    failure: null,
+  }
+  const start = clock()
+  try {
+    if (signal?.aborted) throw STOPPED
+    await body(ctx, result)
+  } catch (error) {
+    if (error === STOPPED) throw error
+    result.failure =
+      error === TIMEOUT ? timeoutFailure(timeoutMs, ctx.phase) : failureOf(error, ctx.phase, ctx.target)
+    result.certExpiresAt = earliest(result.certExpiresAt, result.failure.certExpiresAt)
+  } finally {
+    clearTimeout(timer)
+    signal?.removeEventListener("abort", stop)
+    for (const socket of ctx.sockets) socket.destroy()
+  }
+  result.timings = { ...phases, total_ms: clock() - start }
+  return result
+}
+
+const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b))
+
+/**
+ * An HTTP/1.1 check over raw sockets, so that each phase is measured (fetch hides them): one request per
+ * connection (`Connection: close`), redirects followed up to `maxRedirects` with phases summed over them.
+ * More redirects than allowed is a `status` failure carrying the last 3xx status.
+ */
+export function probeHttp(req: HttpProbeRequest, signal?: AbortSignal): Promise<ProbeResult> {
+  const maxRedirects = req.maxRedirects ?? 5
+  let url = new URL(req.url)
+  return probe(req.timeoutMs, signal, req.ca, url.host, async (ctx, result) => {
+    let method = req.method.toUpperCase()
+    let body = req.body
+    let headers = requestHeaders(url, req.headers ?? {})
+    for (;;) {
+      const hop = await exchange(ctx, url, method, headers, body, req.maxBodyBytes ?? MAX_BODY_BYTES)
+      result.certExpiresAt = earliest(result.certExpiresAt, hop.certExpiresAt)
+      result.status = hop.status
+      result.bytes = hop.bytes
+      result.body = hop.body
+      result.bodyTruncated = hop.truncated
+      const location = hop.headers.get("location")
+      if (req.followRedirects === false || !REDIRECTS.has(hop.status) || !location) return
+      let next: URL
+      try {
+        next = new URL(location, url)
+      } catch {
+        throw new ProbeFailure("error", `${hop.status} to an invalid Location ${JSON.stringify(location)}`)
+      }
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        throw new ProbeFailure("error", `${hop.status} to ${next.protocol} (not http or https)`)
+      }
+      if (result.redirects >= maxRedirects) {
+        result.failure = new ProbeFailure(
+          "status",
+          `stopped after ${maxRedirects} redirects: ${hop.status} to ${next}`,
+        )
+        return
+      }
+      // as browsers and Go do: 303 (and 301/302 after a POST) continue as GET without the body
+      if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === "POST")) {
+        method = method === "HEAD" ? "HEAD" : "GET"
+        body = undefined
+      }
+      // credentials stay with the host they were written for
+      if (next.host !== url.host) headers = headers.filter(([k]) => !/^(authorization|cookie)$/i.test(k))
+      headers = headers.map(([k, v]) => (k.toLowerCase() === "host" ? [k, next.host] : [k, v]))
+      url = next
+      result.redirects++
+    }
+  })
+}
+
+/** A TCP connect check: DNS and connect timed, then closed; nothing is sent. */
+export function probeTcp(
+  target: { host: string; port: number; timeoutMs: number },
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
+  return probe(target.timeoutMs, signal, undefined, `${target.host}:${target.port}`, async (ctx) => {
+    await open(ctx, { host: target.host, port: target.port, tls: false })
+  })
+}
+
+type Hop = {
+  status: number
+  headers: Map<string, string>
+  bytes: number
+  body: Uint8Array
+  truncated: boolean
+  certExpiresAt: number | null
+}
+
+/** One request on its own connection: first_byte_ms from the request written to the first byte back. */
+async function exchange(
+  ctx: ProbeContext,
+  url: URL,
+  method: string,
+  headers: [string, string][],
+  body: string | undefined,
+  maxBodyBytes: number,
+): Promise<Hop> {
+  const endpoint = {
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+    tls: url.protocol === "https:",
+  }
+  ctx.target = url.host
+  const { socket, certExpiresAt } = await open(ctx, endpoint)
+  ctx.phase = "first byte"
+  const parser = new ResponseParser(method === "HEAD", maxBodyBytes)
+  const sent = clock()
+  let firstAt: number | undefined
+  const complete = new Promise<void>((resolve, reject) => {
+    socket.on("data", (chunk: Buffer) => {
+      if (firstAt === undefined) {
+        firstAt = clock()
+        addPhase(ctx, "first_byte_ms", sent)
+        ctx.phase = "transfer"
+      }
+      try {
+        parser.feed(chunk)
+      } catch (error) {
+        reject(error)
+      }
+      if (parser.done) resolve()
+    })
+    const ended = () => {
+      if (parser.end()) return resolve()
+      reject(new ClosedEarly(`connection closed before ${firstAt === undefined ? "a" : "the full"} response`))
+    }
+    socket.on("end", ended)
+    socket.on("close", ended)
+    socket.on("error", reject)
+  })
+  socket.write(requestText(url, method, headers, body))
+  await abortable(complete, ctx.signal)
+  if (firstAt !== undefined) addPhase(ctx, "transfer_ms", firstAt)
+  socket.destroy()
+  const head = parser.head as NonNullable<typeof parser.head>
+  const kept = parser.body()
+  return {
+    status: head.status,
+    headers: head.headers,
+    bytes: parser.bytes,
+    body: kept.truncated ? kept.bytes : decode(kept.bytes, head.headers.get("content-encoding")),
+    truncated: kept.truncated,
+    certExpiresAt,
+  }
+}
+
+/** Defaults, then the check's own headers (which win by name); the URL's user:password as Basic auth. */
+function requestHeaders(url: URL, own: Record<string, string>): [string, string][] {
+  const out = new Map<string, [string, string]>()
+  const set = (k: string, v: string) => out.set(k.toLowerCase(), [k, v])
+  set("Host", url.host)
+  set("User-Agent", `outpost-agent/${VERSION}`)
+  set("Accept", "*/*")
+  if (url.username || url.password) {
+    const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+    set("Authorization", `Basic ${Buffer.from(user).toString("base64")}`)
+  }
+  for (const [k, v] of Object.entries(own)) set(k, v)
+  return [...out.values()]
+}
+
+function requestText(
+  url: URL,
+  method: string,
+  headers: [string, string][],
+  body: string | undefined,
+): Buffer {
+  const payload = body === undefined ? undefined : Buffer.from(body, "utf8")
+  const lines = [
+    `${method} ${url.pathname || "/"}${url.search} HTTP/1.1`,
+    ...headers.map(([k, v]) => `${k}: ${v}`),
+  ]
+  if (payload !== undefined || ["POST", "PUT", "PATCH"].includes(method)) {
+    lines.push(`Content-Length: ${payload?.length ?? 0}`)
+  }
+  lines.push("Connection: close", "", "")
+  const head = Buffer.from(lines.join("\r\n"), "latin1")
+  return payload ? Buffer.concat([head, payload]) : head
+}
+
+/** No Accept-Encoding is sent; a server that compresses anyway is decoded for the body conditions. */
+function decode(bytes: Uint8Array, encoding: string | undefined): Uint8Array {
+  try {
+    switch (encoding?.trim().toLowerCase()) {
+      case "gzip":
+      case "x-gzip":
+        return gunzipSync(bytes)
+      case "deflate":
+        return inflateSync(bytes)
+      case "br":
+        return brotliDecompressSync(bytes)
+      default:
+        return bytes
+    }
+  } catch {
+    return bytes
+  }
+}
