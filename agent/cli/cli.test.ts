@@ -236,3 +236,39 @@ describe("outpost-agent: strict command line, one-line errors", () => {
     ])
   })
 })
+
+describe("outpost-agent: [[urls]] checks are checked like every field", () => {
+  test.each([
+    [
+      "period not above the timeout, and a bad regex",
+      [
+        { name: "x", url: "http://127.0.0.1/", period_s: 5, timeout_s: 10 },
+        { name: "z", url: "http://127.0.0.1/z", body_regex: ["(unclosed"] },
+      ],
+      ["urls[x].period_s:", "urls[z].body_regex[0]:"],
+    ],
+    ["a URL that is none", [{ name: "y", url: "notaurl" }], ["urls[y].url:"]],
+    [
+      "an unknown condition",
+      [{ name: "w", url: "http://127.0.0.1/", body_equals: "ok" }],
+      ["urls[w].body_equals: unknown field"],
+    ],
+  ])("%s: exit 2 naming the field", async (_name, urls, messages) => {
+    await using dir = tempDir()
+    run("keygen", "--agent", "a", "--out", join(dir.path, "k"))
+    const path = join(dir.path, "agent.json")
+    writeFileSync(
+      path,
+      JSON.stringify({
+        agent_id: "a",
+        state_dir: join(dir.path, "s"),
+        private_key_file: join(dir.path, "k"),
+        http: { port: 0 },
+        urls,
+      }),
+    )
+    const r = run("check-config", "-c", path)
+    expect(r.code).toBe(2)
+    for (const m of messages) expect(r.err).toContain(m)
+  })
+})
