@@ -226,4 +226,94 @@ describe("a running agent", () => {
       if (!stopped) await agent.stop()
     }
   })
+
+  test("URL checks and the outbox on /metrics, /status and the page, through a NATS outage", async () => {
+    const site = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (r) => new Response("hi", { status: new URL(r.url).pathname === "/fail" ? 500 : 200 }),
+    })
+    const { config } = agentConfig([nats.url])
+    config.logs = []
+    config.urls = [
+      { url: `http://127.0.0.1:${site.port}/ok`, name: "ok", period_s: 0.2, timeout_s: 0.1 },
+      { url: `http://127.0.0.1:${site.port}/fail`, name: "fail<x>", period_s: 0.2, timeout_s: 0.1 },
+    ] as AgentConfig["urls"]
+    config.urls = (Value.Default(AgentConfigSchema, config) as AgentConfig).urls
+    const { logger } = memoryLogger()
+    const agent = await startAgent(config, logger)
+    try {
+      const http = agent.http?.url
+      const scrape = async () => (await (await fetch(`${http}/metrics`)).text()).split("\n")
+      const value = async (sample: string) => {
+        const line = (await scrape()).find((l) => l.startsWith(`${sample} `))
+        return line === undefined ? undefined : Number(line.slice(sample.length + 1))
+      }
+      await waitFor(
+        "results of both checks",
+        async () =>
+          ((await value('outpost_agent_url_results_total{check="ok",outcome="up"}')) ?? 0) >= 2 &&
+          ((await value('outpost_agent_url_results_total{check="fail<x>",outcome="down"}')) ?? 0) >= 2,
+      )
+      expect(await value('outpost_agent_url_results_total{check="ok",outcome="down"}')).toBe(0)
+      expect(await value('outpost_agent_url_check_outcome{check="ok",outcome="up"}')).toBe(1)
+      expect(await value('outpost_agent_url_check_outcome{check="fail<x>",outcome="down"}')).toBe(1)
+      expect(await value('outpost_agent_url_check_outcome{check="fail<x>",outcome="up"}')).toBe(0)
+      expect(await value("outpost_agent_url_check_schedule_drift_seconds_count")).toBeGreaterThan(0)
+      await waitFor(
+        "published",
+        async () => ((await value('outpost_agent_entries_published_total{kind="urls"}')) ?? 0) > 0,
+      )
+      if (PROMTOOL) {
+        expect(await promtool(["check", "metrics"], (await scrape()).join("\n"))).toEqual({
+          code: 0,
+          output: "",
+        })
+      }
+
+      await nats.stop()
+      await waitFor(
+        "results kept while NATS is down",
+        async () => ((await value("outpost_agent_outbox_entries")) ?? 0) >= 4,
+      )
+      expect(await value("outpost_agent_outbox_bytes")).toBeGreaterThan(0)
+      await waitFor(
+        "the wait shows its age",
+        async () => ((await value("outpost_agent_outbox_oldest_entry_age_seconds")) ?? 0) > 0.2,
+      )
+      type Status = {
+        urls: {
+          checks: { name: string; outcome: string; runs: number; last_run_at: string }[]
+          outbox: { entries: number; oldest_at: string | null; dropped_since_start: number }
+          published: { entries: number } | null
+        }
+      }
+      const status = (await (await fetch(`${http}/status`)).json()) as Status
+      expect(status.urls.checks.map((c) => [c.name, c.outcome])).toEqual([
+        ["ok", "up"],
+        ["fail<x>", "down"],
+      ])
+      expect(status.urls.checks[0]?.last_run_at).toMatch(/^\d{4}-\d\d-\d\dT/)
+      expect(status.urls.outbox.entries).toBeGreaterThanOrEqual(4)
+      expect(status.urls.outbox.oldest_at).toMatch(/^\d{4}-\d\d-\d\dT/)
+      expect(status.urls.outbox.dropped_since_start).toBe(0)
+      expect(status.urls.published?.entries).toBeGreaterThan(0)
+      const page = await (await fetch(`${http}/`)).text()
+      expect(page).toContain("<td>fail&#60;x&#62;</td>")
+      expect(page).toMatch(/outbox: \d+ entries/)
+
+      await nats.start()
+      await waitFor(
+        "the outbox drained",
+        async () => (await value("outpost_agent_outbox_entries")) === 0,
+        30_000,
+      )
+      expect(await value("outpost_agent_outbox_oldest_entry_age_seconds")).toBe(0)
+      expect(await value("outpost_agent_outbox_dropped_entries_total")).toBe(0)
+      expect(await value('outpost_agent_outbox_unreported_dropped_entries{kind="urls"}')).toBe(0)
+    } finally {
+      await agent.stop()
+      site.stop(true)
+    }
+  })
 })

@@ -8,7 +8,7 @@ import { loadKeyFile } from "./cli/key-file.ts"
 import { checkEnvelopeFit, envelopeLimit } from "./config/checks.ts"
 import type { AgentConfig } from "./config/schema.ts"
 import { type AgentHttpServer, createAgentStatus, serveAgentHttp } from "./http/index.ts"
-import { startUrlsKind, type UrlsKind } from "./kinds/urls.ts"
+import { startUrlsKind, type UrlsKind, urlChecksRunHere } from "./kinds/urls.ts"
 import { type AgentMetrics, createAgentMetrics } from "./metrics/agent-metrics.ts"
 import { createLogsSource } from "./sources/logs/index.ts"
 import type { LogChunk, Source } from "./sources/source.ts"
@@ -61,7 +61,7 @@ export async function startAgent(
   const { privateKey, publicKeyRaw } = loadKeyFile(config.private_key_file)
   const kid = keyId(publicKeyRaw)
   const names = config.logs.map((s) => s.name)
-  const metrics = createAgentMetrics(names)
+  const metrics = createAgentMetrics(names, urlChecksRunHere(config))
   const status = createAgentStatus({ sources: names })
   const natsLogger = logger.child("nats")
   const db = openStateDb(config.state_dir)
@@ -73,7 +73,10 @@ export async function startAgent(
   let duplicatesCounted = 0
   try {
     // URL checks start before NATS: their results wait in the outbox while the broker is away.
-    urls = startUrlsKind(config, logger)
+    urls = startUrlsKind(config, logger, {
+      result: (r) => metrics.urls?.result(r.check, r.outcome),
+      started: (lateMs) => metrics.urls?.started(lateMs),
+    })
     sources = config.logs.map((source) =>
       createLogsSource({ config: source, db, logger: logger.child(`logs[${source.name}]`) }),
     )
@@ -87,6 +90,7 @@ export async function startAgent(
           status,
           sources: () =>
             sources.map((s) => ({ name: s.name, read: s.status?.() ?? { patterns: [], files: [] } })),
+          urls: () => urls?.status(),
           metrics: () => renderMetrics(),
         },
         config.http,
@@ -235,6 +239,11 @@ export async function startAgent(
     }
   }
 
+  function urlsGauges(kind: UrlsKind) {
+    const s = kind.status()
+    return { checks: s.checks, outbox: s.outbox, transports: s.transport ? { urls: s.transport } : {} }
+  }
+
   function renderMetrics(): string {
     const stats = transport?.stats
     if (stats && stats.duplicateFirstPublish > duplicatesCounted) {
@@ -245,6 +254,7 @@ export async function startAgent(
       files: sources.flatMap((s) => s.status?.().files ?? []),
       queuedBytes: stats?.pendingBytes ?? 0,
       inFlight: stats?.inFlight ?? 0,
+      ...(urls ? { urls: urlsGauges(urls) } : {}),
     })
   }
 }

@@ -1,3 +1,4 @@
+import type { UrlsKindStatus } from "../kinds/urls.ts"
 import type { SourceStatus } from "../sources/source.ts"
 import { renderFilesPage } from "./page.ts"
 import type { AgentStatus } from "./status.ts"
@@ -10,6 +11,8 @@ export type AgentHttpView = {
   status: AgentStatus
   /** each configured source, with what it reads now */
   sources(): { name: string; read: SourceStatus }[]
+  /** the URL checks and the outbox; undefined when this agent runs no check */
+  urls?(): UrlsKindStatus | undefined
   /** Prometheus text */
   metrics(): string
 }
@@ -81,6 +84,31 @@ function statusBody(view: AgentHttpView) {
         behind: f.behind,
       })),
     })),
+    urls: urlsBody(view.urls?.()),
+  }
+}
+
+/** Checks with ISO times; the outbox with what waits, what the bound dropped and what is still to report. */
+function urlsBody(u: UrlsKindStatus | undefined) {
+  if (!u) return null
+  const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString())
+  return {
+    checks: u.checks.map((c) => ({ ...c, last_run_at: iso(c.last_run_at), next_run_at: iso(c.next_run_at) })),
+    other_agents: u.other_agents,
+    outbox: {
+      entries: u.outbox.entries,
+      bytes: u.outbox.bytes,
+      oldest_at: iso(u.outbox.oldestAt),
+      dropped_since_start: u.outbox.droppedSinceOpen,
+      dropped_unreported: u.outbox.dropped.urls ?? 0,
+    },
+    published: u.transport
+      ? {
+          envelopes: u.transport.envelopes,
+          entries: u.transport.entries,
+          dropped_reported: u.transport.dropped_reported,
+        }
+      : null,
   }
 }
 

@@ -42,11 +42,42 @@ export function renderFilesPage(s: AgentStatusBody): string {
 <html><head><meta charset="utf-8"><title>outpost-agent ${html(s.agent)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}td:first-child,th:first-child{text-align:left}
-.ok{color:#070}.bad{color:#b00}.behind{color:#a60}small{font-weight:normal;color:#666}</style></head>
+.ok,.up{color:#070}.bad,.down{color:#b00}.degraded{color:#a60}.behind{color:#a60}small{font-weight:normal;color:#666}</style></head>
 <body><h1>outpost-agent ${html(s.agent)} <small>${html(s.version)}, up ${s.uptime_s} s</small></h1>
 <p>NATS: ${nats}; last publish: ${s.last_publish_at ?? "none yet"}</p>${problems}
 ${sources.join("\n")}
+${s.urls ? renderUrls(s.urls) : ""}
 <p><small><a href="/health">/health</a> <a href="/metrics">/metrics</a> <a href="/status">/status</a> (JSON)</small></p>
 </body></html>
 `
+}
+
+/** The URL checks (last outcome, latency, schedule drift) and what waits in the outbox. */
+function renderUrls(u: NonNullable<AgentStatusBody["urls"]>): string {
+  const rows = u.checks
+    .map((c) => {
+      const outcome = c.outcome ? `<span class=${c.outcome}>${c.outcome}</span>` : "not run yet"
+      const why = c.reason ? ` (${html(c.reason)}${c.message ? `: ${html(c.message)}` : ""})` : ""
+      return (
+        `<tr><td>${html(c.name)}</td><td><code>${html(c.url)}</code></td><td>${outcome}${why}</td>` +
+        `<td>${c.status ?? ""}</td><td>${c.total_ms === null ? "" : `${Math.round(c.total_ms)} ms`}</td>` +
+        `<td>${c.streak}</td><td>${c.runs}</td><td>${c.skips}</td><td>${c.max_drift_ms.toFixed(1)} ms</td>` +
+        `<td>${c.last_run_at ?? ""}</td></tr>`
+      )
+    })
+    .join("")
+  const o = u.outbox
+  const waiting = o.entries === 0 ? "empty" : `${o.entries} entries (${bytes(o.bytes)}) since ${o.oldest_at}`
+  const drops =
+    o.dropped_since_start === 0
+      ? ""
+      : `; <span class=bad>${o.dropped_since_start} dropped by its bound since start, ${o.dropped_unreported} not reported yet</span>`
+  const others =
+    u.other_agents.length > 0 ? `<p>run by other agents: ${u.other_agents.map(html).join(", ")}</p>` : ""
+  return (
+    `<h2>urls <small>${u.checks.length} check${u.checks.length === 1 ? "" : "s"}</small></h2>` +
+    `<p>outbox: ${waiting}${drops}</p>` +
+    "<table><tr><th>check</th><th>url</th><th>last outcome</th><th>status</th><th>total</th><th>streak</th>" +
+    `<th>runs</th><th>skipped</th><th>max drift</th><th>last run</th></tr>${rows}</table>${others}`
+  )
 }

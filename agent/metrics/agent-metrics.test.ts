@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { VERSION } from "../../shared/version.ts"
 import { PROMTOOL, promtool, warnIfNoPromtool } from "../../test/harness/index.ts"
 import type { FileStatus } from "../sources/source.ts"
+import type { UrlCheckStatus } from "../sources/urls/index.ts"
 import { createAgentMetrics } from "./agent-metrics.ts"
 
 warnIfNoPromtool("the check of the agent's /metrics text")
@@ -105,5 +106,70 @@ describe("agent metrics", () => {
     const { code, output } = await promtool(["check", "metrics"], text)
     expect(output).toBe("")
     expect(code).toBe(0)
+  })
+
+  test("URL checks and the outbox: series at 0 per check before a run; counters follow the stats they read", () => {
+    const m = createAgentMetrics([], ["a", "b"])
+    const before = m.render(idle)
+    for (const check of ["a", "b"])
+      for (const outcome of ["up", "degraded", "down"])
+        expect(before).toContain(`outpost_agent_url_results_total{check="${check}",outcome="${outcome}"} 0`)
+    expect(before).toContain('outpost_agent_entries_published_total{kind="urls"} 0')
+    expect(before).not.toContain("outpost_agent_url_check_outcome{") // no outcome before the first result
+
+    m.urls?.result("a", "down")
+    m.urls?.started(30)
+    const check = { name: "a", outcome: "down", total_ms: 250, skips: 2 } as UrlCheckStatus
+    const gauges = (droppedSinceOpen: number, entries: number, skips = 2) => ({
+      ...idle,
+      urls: {
+        checks: [{ ...check, skips }],
+        outbox: {
+          entries: 5,
+          bytes: 900,
+          dropped: { urls: 3 },
+          droppedSinceOpen,
+          oldestAt: Date.now() - 4000,
+        },
+        transports: {
+          urls: {
+            envelopes: 1,
+            entries,
+            bytes: 1,
+            retries: 0,
+            dropped_reported: 0,
+            duplicateFirstPublish: 0,
+          },
+        },
+      },
+    })
+    m.render(gauges(3, 10))
+    const text = m.render(gauges(7, 12, 5)) // a second scrape adds only what changed
+    const value = (sample: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${sample} `))
+          ?.split(" ")[1],
+      )
+    expect(value('outpost_agent_url_results_total{check="a",outcome="down"}')).toBe(1)
+    expect(value('outpost_agent_url_check_outcome{check="a",outcome="down"}')).toBe(1)
+    expect(value('outpost_agent_url_check_outcome{check="a",outcome="up"}')).toBe(0)
+    expect(value('outpost_agent_url_check_duration_seconds{check="a"}')).toBe(0.25)
+    expect(value('outpost_agent_url_check_skipped_runs_total{check="a"}')).toBe(5)
+    expect(value('outpost_agent_url_check_schedule_drift_seconds_bucket{le="0.05"}')).toBe(1)
+    expect(value('outpost_agent_url_check_schedule_drift_seconds_bucket{le="0.025"}')).toBe(0)
+    expect(value("outpost_agent_outbox_entries")).toBe(5)
+    expect(value("outpost_agent_outbox_bytes")).toBe(900)
+    expect(value("outpost_agent_outbox_oldest_entry_age_seconds")).toBeGreaterThanOrEqual(4)
+    expect(value("outpost_agent_outbox_dropped_entries_total")).toBe(7)
+    expect(value('outpost_agent_outbox_unreported_dropped_entries{kind="urls"}')).toBe(3)
+    expect(value('outpost_agent_entries_published_total{kind="urls"}')).toBe(12)
+  })
+
+  test("an agent without URL checks shows no URL or outbox series", () => {
+    const text = createAgentMetrics(["web"]).render(idle)
+    expect(text).not.toContain("outpost_agent_url_")
+    expect(text).not.toContain("outpost_agent_outbox_")
   })
 })

@@ -2,12 +2,17 @@ import { registerProcessMetrics } from "../../shared/metrics/process.ts"
 import { MetricsRegistry } from "../../shared/metrics/registry.ts"
 import { VERSION } from "../../shared/version.ts"
 import type { FileStatus } from "../sources/source.ts"
+import type { UrlCheckStatus } from "../sources/urls/index.ts"
+import { type OutboxGauges, registerOutboxMetrics } from "./outbox-metrics.ts"
+import { registerUrlsMetrics } from "./urls-metrics.ts"
 
 /** What only a scrape can tell: the files being read now, the transport's queue. */
 export type AgentGauges = {
   files: readonly FileStatus[]
   queuedBytes: number
   inFlight: number
+  /** the URL checks and the outbox, when this agent runs checks */
+  urls?: { checks: readonly UrlCheckStatus[] } & OutboxGauges
 }
 
 /**
@@ -15,7 +20,7 @@ export type AgentGauges = {
  * (by source: for every configured source) and the publish histogram start at 0, so a rate() has a series
  * before the first event.
  */
-export function createAgentMetrics(sources: readonly string[]) {
+export function createAgentMetrics(sources: readonly string[], urlChecks: readonly string[] = []) {
   const registry = new MetricsRegistry()
   registry.gauge("outpost_agent_build_info", "Always 1; the version of this agent as a label")(1, {
     version: VERSION,
@@ -83,6 +88,8 @@ export function createAgentMetrics(sources: readonly string[]) {
       "Times the NATS connection was lost after it was up",
     ),
     sourceUp,
+    urls: urlChecks.length > 0 ? registerUrlsMetrics(registry, urlChecks) : undefined,
+    outbox: urlChecks.length > 0 ? registerOutboxMetrics(registry, ["urls"]) : undefined,
     /**
      * Prometheus text. The gauges of `now` are set first; bytes behind per file comes from a registry made for
      * this scrape alone, so that a generation read to its end leaves no series behind.
@@ -93,6 +100,10 @@ export function createAgentMetrics(sources: readonly string[]) {
       for (const [source, n] of watched) filesWatched(n, { source })
       queuedBytes(now.queuedBytes)
       inFlight(now.inFlight)
+      if (now.urls) {
+        metrics.urls?.update(now.urls.checks)
+        metrics.outbox?.update(now.urls)
+      }
       const perFile = new MetricsRegistry()
       const behind = perFile.gauge(
         "outpost_agent_file_behind_bytes",

@@ -2,6 +2,7 @@ export {
   type EntriesBatchLimits,
   EntriesTransport,
   type EntriesTransportOptions,
+  type EntriesTransportStats,
 } from "./entries-transport.ts"
 export {
   type BatchLimits,

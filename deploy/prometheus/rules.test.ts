@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { createAgentMetrics } from "../../agent/metrics/agent-metrics.ts"
 import { createCollectorMetrics } from "../../collector/metrics/collector-metrics.ts"
 import { PROMTOOL, promtool, warnIfNoPromtool } from "../../test/harness/index.ts"
 
@@ -11,7 +12,7 @@ warnIfNoPromtool("promtool check rules / test rules on deploy/prometheus")
 
 test.skipIf(!PROMTOOL)("the example alert rules are valid (promtool check rules)", async () => {
   const result = await promtool(["check", "rules", rules])
-  expect(result.output).toContain("SUCCESS: 7 rules found")
+  expect(result.output).toContain("SUCCESS: 8 rules found")
   expect(result.code).toBe(0)
 })
 
@@ -25,5 +26,12 @@ test("every metric the rules use is one the collector exports", () => {
   const used = new Set(readFileSync(rules, "utf8").match(/\boutpost_collector_[a-z_]+/g))
   const exported = createCollectorMetrics().registry.render()
   expect(used.size).toBeGreaterThan(5)
+  for (const name of used) expect(`${name}: ${exported.includes(`# TYPE ${name} `)}`).toBe(`${name}: true`)
+})
+
+test("every metric the rules use is one the agent exports", () => {
+  const used = new Set(readFileSync(rules, "utf8").match(/\boutpost_agent_[a-z_]+/g))
+  const exported = createAgentMetrics(["app"], ["site"]).render({ files: [], queuedBytes: 0, inFlight: 0 })
+  expect(used.size).toBeGreaterThan(0)
   for (const name of used) expect(`${name}: ${exported.includes(`# TYPE ${name} `)}`).toBe(`${name}: true`)
 })

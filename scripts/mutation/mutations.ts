@@ -297,6 +297,23 @@ export const MUTATIONS: Mutation[] = [
     critical: false,
     tests: COVERAGE,
   },
+  // --- entries of outbox kinds (dedup by id ranges)
+  {
+    id: "entries.id-seen-again",
+    file: "collector/sinks/duckdb/entries.ts",
+    edits: one("if (uncovered(covered, entry.id, entry.id + 1).length === 0) continue", ""),
+    bug: "an entry republished after an agent restart is stored twice",
+    critical: true,
+    tests: ["collector/sinks/duckdb/entries.test.ts", "collector/ingest/urls-ingest.int.test.ts"],
+  },
+  {
+    id: "entries.gap-twice",
+    file: "collector/sinks/duckdb/entries.ts",
+    edits: one("        added.push(part)\n", ""),
+    bug: "a drop report shipped twice is recorded as two gaps (lost entries counted double)",
+    critical: false,
+    tests: ["collector/sinks/duckdb/entries.test.ts"],
+  },
   // --- staging parts against coverage
   {
     id: "parts.line-part-coverage-ignored",

@@ -3,8 +3,8 @@ import { EnvelopeError } from "../errors.ts"
 /**
  * Body of an envelope of an outbox kind (`urls`, later `heartbeats`, `events`, ...), format version 1: UTF-8
  * JSON `{ "v": 1, "entries": [...], "dropped"?: { "count": n, "before_id": id } }`. Each entry carries `id`, the
- * agent's outbox id: increasing per agent across every kind, never reused, so (agent, kind, id) names an entry
- * and the collector deduplicates by id ranges. `dropped` reports entries the agent's bounded outbox discarded
+ * agent's outbox id: contiguous and increasing per (agent, kind), never reused, so (agent, kind, id) names an
+ * entry and the collector deduplicates by id ranges. `dropped` reports entries the agent's bounded outbox discarded
  * (oldest first) before `before_id`: the collector records the gap instead of pretending nothing was lost.
  * `Outpost-Count` is the number of entries.
  */

@@ -19,7 +19,8 @@ export type SelectedEntries = {
 /**
  * Keeps the entries of outbox-kind envelopes whose (agent, kind, id) is not stored yet, nor earlier in this
  * batch, in id order per agent; adds their ids to `coverage` (a working copy the writer adopts after COMMIT).
- * An entry republished after an agent restart (same ids, a new envelope) is skipped here.
+ * An entry republished after an agent restart (same ids, a new envelope) is skipped here. A drop report's ids
+ * count as covered too, so that each lost id is a gap once.
  */
 export function selectNewEntries(
   accepted: AcceptedEnvelope[],
@@ -47,7 +48,15 @@ export function selectNewEntries(
       list.push({ agent, host, entry })
       added.push({ start: entry.id, end: entry.id + 1 })
     }
-    if (body.dropped) gaps.push({ agent, kind, dropped: body.dropped })
+    if (body.dropped) {
+      // Only ids neither stored nor reported before: a report shipped twice (republished after an agent
+      // restart) is one gap, and ids stored before the agent dropped them (an ack it never saw) are no loss.
+      const { count, before_id } = body.dropped
+      for (const part of uncovered(covered, Math.max(1, before_id - count), before_id)) {
+        gaps.push({ agent, kind, dropped: { count: part.end - part.start, before_id: part.end } })
+        added.push(part)
+      }
+    }
     if (added.length > 0) {
       covered = mergeRanges(covered, added)
       coverage.set(key, covered)
