@@ -1,4 +1,4 @@
-import type { AgentStatusBody } from "./handler.ts"
+import type { AgentStatusBody } from "./status-body.ts"
 
 const html = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
