@@ -1,6 +1,7 @@
 import { join } from "node:path"
 import type { Logger } from "../../shared/logger.ts"
 import type { AgentConfig } from "../config/schema.ts"
+import { createAppendBatcher } from "../outbox/append-batcher.ts"
 import { openOutbox } from "../outbox/index.ts"
 import type { Outbox, OutboxStats } from "../outbox/types.ts"
 import {
@@ -16,6 +17,9 @@ import {
   type EntriesTransportOptions,
   type EntriesTransportStats,
 } from "../transport/entries-transport.ts"
+
+/** Results gathered into one outbox transaction, and for how long at most. */
+const APPEND_BATCH = { maxWaitMs: 20, maxEntries: 500 }
 
 /** Entries per `urls` envelope and how long the first waits for more. */
 const URLS_BATCH = { max_entries: 5000, max_wait_ms: 200 }
@@ -68,12 +72,9 @@ export function startUrlsKind(
     logger: logger.child("outbox"),
   })
   const say = logger.child("urls")
-  const source = createUrlsSource({
-    checks: config.urls,
-    agentId: config.agent_id,
-    logger,
-    onStart: events.started && ((run) => events.started?.(run.startedAt - run.scheduledAt)),
-    append: (results) => {
+  const batcher = createAppendBatcher<UrlResultDraft>({
+    ...APPEND_BATCH,
+    write: (results) => {
       try {
         outbox.append("urls", results)
         if (events.result) for (const r of results) events.result(r)
@@ -81,6 +82,13 @@ export function startUrlsKind(
         say.error(`cannot keep ${results.length} result(s) in the outbox: ${(error as Error).message}`)
       }
     },
+  })
+  const source = createUrlsSource({
+    checks: config.urls,
+    agentId: config.agent_id,
+    logger,
+    onStart: events.started && ((run) => events.started?.(run.startedAt - run.scheduledAt)),
+    append: (results) => batcher.add(results),
   })
   const abort = new AbortController()
   const checking = source.run(abort.signal)
@@ -106,6 +114,7 @@ export function startUrlsKind(
     async stop(deadlineMs) {
       abort.abort()
       await checking
+      batcher.flush()
       if (transport && publishing) await transport.close(deadlineMs, publishing)
       outbox.close()
     },

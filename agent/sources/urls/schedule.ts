@@ -1,4 +1,5 @@
 import { abortableSleep } from "../../../shared/abortable-sleep.ts"
+import { MinHeap } from "./min-heap.ts"
 
 /** Something run every `periodMs`, first at `offsetMs` after the scheduler starts. */
 export type Job = { key: string; periodMs: number; offsetMs: number; run(signal: AbortSignal): Promise<void> }
@@ -112,10 +113,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         state.next = origin + state.job.offsetMs
         state.stats.nextAt = state.next
       }
+      const due = new MinHeap<JobState>((state) => state.next)
+      for (const state of states.values()) due.push(state)
       while (!signal.aborted) {
         const now = monotonic()
-        let earliest = Number.POSITIVE_INFINITY
-        for (const state of states.values()) {
+        for (let state = due.peek(); state && state.next <= now; state = due.peek()) {
+          due.pop()
           while (state.next <= now) {
             if (state.stats.busy) state.stats.skips++
             else {
@@ -125,10 +128,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             state.next += state.job.periodMs
           }
           state.stats.nextAt = state.next
-          earliest = Math.min(earliest, state.next)
+          due.push(state)
         }
         pump(signal)
-        if (earliest === Number.POSITIVE_INFINITY)
+        const earliest = due.peek()?.next
+        if (earliest === undefined)
           await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }))
         else await abortableSleep(Math.max(0, earliest - monotonic()), signal)
       }
