@@ -1,6 +1,7 @@
 import { lookup } from "node:dns/promises"
 import { isIP, type Socket, connect as tcpConnect } from "node:net"
 import { type TLSSocket, connect as tlsConnect } from "node:tls"
+import { type Conn, connectPlain, nodeConn } from "./conn.ts"
 import { ClosedEarly, type Phase, ProbeFailure } from "./failure.ts"
 
 /** Phase durations in ms, summed over the connections of one check; null until a phase happens. */
@@ -12,12 +13,12 @@ export type Phases = {
   transfer_ms: number | null
 }
 
-/** One probe's shared state: its deadline signal, the phase it is in, the sockets to destroy at the end. */
+/** One probe's shared state: its deadline signal, the phase it is in, the connections to destroy at the end. */
 export type ProbeContext = {
   signal: AbortSignal
   phase: Phase
   phases: Phases
-  sockets: Set<Socket>
+  conns: Set<{ destroy(): void }>
   /** host[:port] being talked to, for messages (changes with redirects) */
   target: string
   /** PEM CA certificate(s) trusted instead of the system's */
@@ -54,7 +55,7 @@ const lastError = new WeakMap<Socket, Error>()
 
 /** A socket of this probe: destroyed when it ends, its errors kept (never an unhandled 'error'). */
 function track<S extends Socket>(ctx: ProbeContext, socket: S): S {
-  ctx.sockets.add(socket)
+  ctx.conns.add(socket)
   socket.on("error", (error) => lastError.set(socket, error))
   return socket
 }
@@ -92,7 +93,7 @@ export type Endpoint = { host: string; port: number; tls: boolean }
 export async function open(
   ctx: ProbeContext,
   endpoint: Endpoint,
-): Promise<{ socket: Socket; certExpiresAt: number | null }> {
+): Promise<{ conn: Conn; certExpiresAt: number | null }> {
   const literal = isIP(endpoint.host) !== 0
   let address = endpoint.host
   if (!literal) {
@@ -103,10 +104,17 @@ export async function open(
   }
   ctx.phase = "connect"
   let start = clock()
+  if (!endpoint.tls) {
+    const conn = await abortable(
+      connectPlain(address, endpoint.port, (c) => ctx.conns.add(c)),
+      ctx.signal,
+    )
+    addPhase(ctx, "connect_ms", start)
+    return { conn, certExpiresAt: null }
+  }
   const socket = track(ctx, tcpConnect({ host: address, port: endpoint.port }))
   await once(socket, "connect", ctx.signal)
   addPhase(ctx, "connect_ms", start)
-  if (!endpoint.tls) return { socket, certExpiresAt: null }
 
   ctx.phase = "tls"
   start = clock()
@@ -130,5 +138,5 @@ export async function open(
     const why = String(secure.authorizationError ?? "not trusted")
     throw new ProbeFailure("tls", `certificate of ${endpoint.host}: ${why}`, certExpiresAt)
   }
-  return { socket: secure, certExpiresAt }
+  return { conn: nodeConn(secure), certExpiresAt }
 }

@@ -67,7 +67,7 @@ async function probe(
     signal: controller.signal,
     phase: "dns",
     phases,
-    sockets: new Set(),
+    conns: new Set(),
     target,
     ca,
   }
@@ -93,7 +93,7 @@ async function probe(
   } finally {
     clearTimeout(timer)
     signal?.removeEventListener("abort", stop)
-    for (const socket of ctx.sockets) socket.destroy()
+    for (const conn of ctx.conns) conn.destroy()
   }
   result.timings = { ...phases, total_ms: clock() - start }
   return result
@@ -186,37 +186,39 @@ async function exchange(
     tls: url.protocol === "https:",
   }
   ctx.target = url.host
-  const { socket, certExpiresAt } = await open(ctx, endpoint)
+  const { conn, certExpiresAt } = await open(ctx, endpoint)
   ctx.phase = "first byte"
   const parser = new ResponseParser(method === "HEAD", maxBodyBytes)
   const sent = clock()
   let firstAt: number | undefined
   const complete = new Promise<void>((resolve, reject) => {
-    socket.on("data", (chunk: Buffer) => {
-      if (firstAt === undefined) {
-        firstAt = clock()
-        addPhase(ctx, "first_byte_ms", sent)
-        ctx.phase = "transfer"
-      }
-      try {
-        parser.feed(chunk)
-      } catch (error) {
-        reject(error)
-      }
-      if (parser.done) resolve()
+    conn.listen({
+      data(chunk) {
+        if (firstAt === undefined) {
+          firstAt = clock()
+          addPhase(ctx, "first_byte_ms", sent)
+          ctx.phase = "transfer"
+        }
+        try {
+          parser.feed(chunk)
+        } catch (error) {
+          reject(error)
+        }
+        if (parser.done) resolve()
+      },
+      end() {
+        if (parser.end()) return resolve()
+        reject(
+          new ClosedEarly(`connection closed before ${firstAt === undefined ? "a" : "the full"} response`),
+        )
+      },
+      error: reject,
     })
-    const ended = () => {
-      if (parser.end()) return resolve()
-      reject(new ClosedEarly(`connection closed before ${firstAt === undefined ? "a" : "the full"} response`))
-    }
-    socket.on("end", ended)
-    socket.on("close", ended)
-    socket.on("error", reject)
   })
-  socket.write(requestText(url, method, headers, body))
+  conn.write(requestText(url, method, headers, body))
   await abortable(complete, ctx.signal)
   if (firstAt !== undefined) addPhase(ctx, "transfer_ms", firstAt)
-  socket.destroy()
+  conn.destroy()
   const head = parser.head as NonNullable<typeof parser.head>
   const kept = parser.body()
   return {
