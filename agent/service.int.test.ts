@@ -6,6 +6,8 @@ import { connect } from "@nats-io/transport-node"
 import { Value } from "@sinclair/typebox/value"
 import { OutpostError } from "../shared/errors.ts"
 import type { LogLevel } from "../shared/logger.ts"
+import { formatPublicKeyLine, generateAgentKeyPair, loadPrivateKey } from "../shared/protocol/keys.ts"
+import { signPreviewToken } from "../shared/protocol/preview-token.ts"
 import {
   freePort,
   type LoggedLine,
@@ -314,6 +316,46 @@ describe("a running agent", () => {
     } finally {
       await agent.stop()
       site.stop(true)
+    }
+  })
+
+  test("a signed preview link opens by this host's name; /status does not; start warns what links lack", async () => {
+    const { config, log, stateDir } = agentConfig([nats.url])
+    writeFileSync(log, "one\nERROR two\nthree\n")
+    const pair = generateAgentKeyPair()
+    config.preview = {
+      collector_public_keys: [formatPublicKeyLine(pair.publicKeyRaw, "collector")],
+      url: "http://localhost:4406",
+    }
+    const { logger, find } = memoryLogger()
+    const agent = await startAgent(config, logger)
+    try {
+      const http = agent.http?.url as string
+      expect(find("warn", "agent", "preview.url http://localhost:4406 points at localhost")).toHaveLength(1)
+      let gen = ""
+      await waitFor("the file read", () => {
+        const db = openStateDb(stateDir)
+        try {
+          gen = db.query<{ gen: string }, []>("SELECT gen FROM log_files").get()?.gen ?? ""
+        } finally {
+          db.close()
+        }
+        return gen !== ""
+      })
+      const token = signPreviewToken(
+        { agent: "edge-1", gen, offset: 4, expiresAt: Date.now() + 60_000 },
+        loadPrivateKey(pair.privateKeyPem).privateKey,
+      )
+      const asPhone = { headers: { host: "edge-1.example.net:4406" } }
+      const page = await fetch(`${http}/preview?t=${token}`, asPhone)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain("ERROR two")
+      const forged = await fetch(`${http}/preview?t=${token.slice(0, -4)}AAAA`, asPhone)
+      expect(forged.status).toBe(403)
+      expect((await fetch(`${http}/status`, asPhone)).status).toBe(403) // the Host check still holds elsewhere
+      expect((await fetch(`${http}/preview`, asPhone)).status).toBe(403) // unsigned
+    } finally {
+      await agent.stop()
     }
   })
 })

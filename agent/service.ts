@@ -10,6 +10,8 @@ import type { AgentConfig } from "./config/schema.ts"
 import { type AgentHttpServer, createAgentStatus, serveAgentHttp } from "./http/index.ts"
 import { startUrlsKind, type UrlsKind, urlChecksRunHere } from "./kinds/urls.ts"
 import { type AgentMetrics, createAgentMetrics } from "./metrics/agent-metrics.ts"
+import { previewKeys, previewWarnings } from "./preview/checks.ts"
+import { createLocator, createPreviewHandler } from "./preview/index.ts"
 import { createLogsSource } from "./sources/logs/index.ts"
 import type { LogChunk, Source } from "./sources/source.ts"
 import { openStateDb } from "./state/index.ts"
@@ -80,6 +82,17 @@ export async function startAgent(
     sources = config.logs.map((source) =>
       createLogsSource({ config: source, db, logger: logger.child(`logs[${source.name}]`) }),
     )
+    for (const warning of previewWarnings(config.preview, config.http)) logger.warn(warning)
+    const { keys: collectorKeys } = previewKeys(config.preview)
+    const preview =
+      collectorKeys.length > 0
+        ? createPreviewHandler({
+            agent: config.agent_id,
+            host: config.host ?? hostname(),
+            publicKeys: collectorKeys,
+            locate: createLocator(db),
+          })
+        : undefined
     if (config.http.enabled) {
       // before NATS: /health tells why the agent waits
       http = serveAgentHttp(
@@ -93,9 +106,11 @@ export async function startAgent(
           urls: () => urls?.status(),
           metrics: () => renderMetrics(),
         },
-        config.http,
+        { ...config.http, preview },
       )
-      logger.info(`serving /health, /metrics and the files page at ${http.url}/`)
+      logger.info(
+        `serving /health, /metrics${preview ? ", /preview" : ""} and the files page at ${http.url}/`,
+      )
     }
     let connected = false
     natsLogger.info(`connecting to NATS at ${config.nats.servers.join(", ")}`)

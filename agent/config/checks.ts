@@ -1,6 +1,7 @@
 import { bindable, natsUrl, readableFile, writableDir } from "../../shared/config/preflight.ts"
 import { ConfigError } from "../../shared/errors.ts"
 import { loadKeyFile } from "../cli/key-file.ts"
+import { previewKeys } from "../preview/checks.ts"
 import { compileRules } from "../sources/logs/rules.ts"
 import { checkUrlChecks, urlCheckHostProblems } from "../sources/urls/checks.ts"
 import type { AgentConfig, LogsSourceConfig } from "./schema.ts"
@@ -30,6 +31,7 @@ export function checkAgentConfig(config: AgentConfig, origin = "config"): void {
     ...sizeProblems(config),
     ...ruleProblems(config),
     ...checkUrlChecks(config.urls, config.agent_id),
+    ...previewKeys(config.preview).problems,
   ])
 }
 

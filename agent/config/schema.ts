@@ -3,6 +3,7 @@ import { type Static, Type as T } from "@sinclair/typebox"
 import { AgentNatsAuthSchema, NatsTlsSchema } from "../../shared/config/nats-schema.ts"
 import { AGENT_ID_PATTERN } from "../../shared/protocol/keys.ts"
 import { OutboxConfigSchema } from "../outbox/schema.ts"
+import { PreviewConfigSchema } from "../preview/schema.ts"
 import { UrlCheckSchema } from "../sources/urls/schema.ts"
 
 /** Longest agent id (AGENT_ID_PATTERN). */
@@ -114,6 +115,8 @@ export const AgentConfigSchema = T.Object(
     urls: T.Array(UrlCheckSchema, { default: [] }),
     /** the durable queue of entries that exist only in memory (URL results); see agent/outbox/ */
     outbox: OutboxConfigSchema,
+    /** the page behind the links in chat alerts; see agent/preview/ */
+    preview: PreviewConfigSchema,
   },
   { additionalProperties: false },
 )

@@ -10,8 +10,14 @@ export type { AgentHttpView } from "./view.ts"
  * loopback), every route but /health wants a loopback name in the Host header: a web page the operator opens
  * cannot read the files list through DNS rebinding.
  */
-export function createAgentHttpHandler(view: AgentHttpView, options: { loopbackOnly: boolean }) {
+export function createAgentHttpHandler(
+  view: AgentHttpView,
+  options: { loopbackOnly: boolean; preview?: (request: Request) => Response | null },
+) {
   return (request: Request): Response => {
+    // before the Host check: a phone opens the link by this host's name, and the signed token is the permission
+    const preview = options.preview?.(request)
+    if (preview) return preview
     const url = new URL(request.url)
     if (request.method !== "GET" && request.method !== "HEAD") {
       return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" })

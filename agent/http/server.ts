@@ -16,10 +16,13 @@ export type AgentHttpServer = {
  */
 export function serveAgentHttp(
   view: AgentHttpView,
-  options: { host: string; port: number },
+  options: { host: string; port: number; preview?: (request: Request) => Response | null },
 ): AgentHttpServer {
   const where = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`
-  const handle = createAgentHttpHandler(view, { loopbackOnly: isLoopbackAddress(options.host) })
+  const handle = createAgentHttpHandler(view, {
+    loopbackOnly: isLoopbackAddress(options.host),
+    preview: options.preview,
+  })
   let server: ReturnType<typeof Bun.serve>
   try {
     server = Bun.serve({
