@@ -19,8 +19,7 @@ import { createRejectLog } from "./ingest/reject-log.ts"
 import { StorageHealth } from "./ingest/storage-health.ts"
 import { ensureStreamAndConsumer } from "./ingest/stream-setup.ts"
 import { StreamWatch } from "./ingest/stream-watch.ts"
-import type { EntryKindModule } from "./kinds/kind.ts"
-import { createUrlsKind } from "./kinds/urls/index.ts"
+import { createEntryKinds } from "./kinds/registry.ts"
 import { restoreAgentTimes } from "./metrics/agent-series.ts"
 import { createCollectorMetrics } from "./metrics/collector-metrics.ts"
 import { startProgressLog } from "./metrics/progress-log.ts"
@@ -131,7 +130,7 @@ export async function startCollector(
       // Older envelopes have left the stream (max_age), so they cannot be delivered again.
       rememberEnvelopesMs: config.stream.max_age_s > 0 ? (config.stream.max_age_s + 86_400) * 1000 : 0,
       // the registry's kinds, with this config's settings
-      kinds: [createUrlsKind(config.urls) as unknown as EntryKindModule],
+      kinds: createEntryKinds(config).modules,
     })
     p.queries = await openQueryPool(writer.instance, {
       maxConcurrent: config.sql.max_concurrent,

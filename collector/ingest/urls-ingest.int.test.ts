@@ -20,6 +20,7 @@ import {
   waitFor,
 } from "../../test/harness/index.ts"
 import { type CollectorConfig, CollectorConfigSchema } from "../config/schema.ts"
+import { heartbeat } from "../kinds/heartbeats/test-helpers.ts"
 import { type RunningCollector, startCollector } from "../service.ts"
 
 // Real nats-server, DuckDB and collector restarts.
@@ -113,9 +114,22 @@ describe("an outbox kind (urls) through ingest: stored once by (agent, kind, id)
     expect(metrics).toContain('outpost_collector_entries_dropped_total{kind="urls"} 4')
   })
 
+  test("the running collector stores every registered kind: heartbeats beside urls in one batch", async () => {
+    await Promise.all([
+      publish(urls([40, 41])),
+      publish(
+        entriesEnvelope({ agent: "edge-1", key, seq: seq++, kind: "heartbeats", entries: [heartbeat(1)] }),
+      ),
+    ])
+    await drained()
+    expect(await sql("SELECT count(*) AS n FROM agent_heartbeats WHERE agent = 'edge-1'")).toBe(1)
+    expect(await sql("SELECT entry_id AS n FROM agent_presence WHERE agent = 'edge-1'")).toBe(1)
+    expect(await sql("SELECT count(*) AS n FROM processing_errors")).toBe(0)
+  })
+
   test("a kind the collector does not store is unsupported_kind; a bad entry is bad_body; both recorded once", async () => {
-    const hb = await publish(
-      entriesEnvelope({ agent: "edge-1", key, seq: seq++, kind: "heartbeats", entries: [{ id: 1 }] }),
+    const unstored = await publish(
+      entriesEnvelope({ agent: "edge-1", key, seq: seq++, kind: "rows", entries: [{ id: 1 }] }),
     )
     const bad = await publish(
       entriesEnvelope({
@@ -129,7 +143,7 @@ describe("an outbox kind (urls) through ingest: stored once by (agent, kind, id)
     await drained()
     const errors = await querySql(
       collector.httpUrl,
-      `SELECT reason, stream_seq, message FROM processing_errors WHERE stream_seq IN (${hb.seq}, ${bad.seq}) ORDER BY stream_seq`,
+      `SELECT reason, stream_seq, message FROM processing_errors WHERE stream_seq IN (${unstored.seq}, ${bad.seq}) ORDER BY stream_seq`,
     )
     expect(errors.map((e) => e.reason)).toEqual(["unsupported_kind", "bad_body"])
     expect(String(errors[1]?.message)).toContain("entry 0 (id 20): outcome must be one of up, degraded, down")
