@@ -72,7 +72,7 @@ describe("heartbeats kind: history and presence in DuckDB, through the writer", 
   test("presence: inserted on an agent's first heartbeat, moved by each newer one, per agent", async () => {
     await using db = await openHeartbeatsDb()
     await db.write([envelope("a", [heartbeat(1)]), envelope("b", [heartbeat(1)])], s(11))
-    await db.write([envelope("a", [heartbeat(2)])], s(21))
+    await db.write([envelope("a", [heartbeat(2, { preview_url: "https://a.internal:4406" })])], s(21))
     const expected = ["a a.host #2 sent=20 received=21", "b b.host #1 sent=10 received=11"]
     expect(await db.presenceRows()).toEqual(expected)
     expect(db.presence()).toEqual(expected)
@@ -85,12 +85,15 @@ describe("heartbeats kind: history and presence in DuckDB, through the writer", 
       version: "0.1.0",
       startedAt: s(-60),
       intervalS: 10,
+      previewUrl: "https://a.internal:4406",
     })
     expect(
-      await db.rows("SELECT version, epoch_ms(started_at) AS started, interval_s FROM agent_presence"),
+      await db.rows(
+        "SELECT version, epoch_ms(started_at) AS started, interval_s, preview_url FROM agent_presence ORDER BY agent",
+      ),
     ).toEqual([
-      { version: "0.1.0", started: s(-60), interval_s: 10 },
-      { version: "0.1.0", started: s(-60), interval_s: 10 },
+      { version: "0.1.0", started: s(-60), interval_s: 10, preview_url: "https://a.internal:4406" },
+      { version: "0.1.0", started: s(-60), interval_s: 10, preview_url: null },
     ])
   })
 

@@ -36,10 +36,10 @@ export type HeartbeatsKind = EntryKindModule<HeartbeatEntry> & {
 const UPSERT_PRESENCE = `
 INSERT INTO agent_presence
 SELECT unnest($agents), unnest($hosts), unnest($ids), epoch_ms(unnest($sent)), epoch_ms($received),
-  unnest($versions), epoch_ms(unnest($started)), unnest($intervals)
+  unnest($versions), epoch_ms(unnest($started)), unnest($intervals), unnest($previews)
 ON CONFLICT (agent) DO UPDATE SET host = excluded.host, entry_id = excluded.entry_id,
   last_sent_at = excluded.last_sent_at, last_received_at = excluded.last_received_at, version = excluded.version,
-  started_at = excluded.started_at, interval_s = excluded.interval_s
+  started_at = excluded.started_at, interval_s = excluded.interval_s, preview_url = excluded.preview_url
 WHERE excluded.entry_id > agent_presence.entry_id`
 
 /**
@@ -59,24 +59,30 @@ export function createHeartbeatsKind(): HeartbeatsKind {
     async load(conn) {
       const reader = await conn.runAndReadAll(`
         SELECT agent, host, entry_id, epoch_ms(last_sent_at), epoch_ms(last_received_at), version,
-          epoch_ms(started_at), interval_s
+          epoch_ms(started_at), interval_s, preview_url
         FROM agent_presence ORDER BY agent`)
       const book = new PresenceBook()
       book.reset(
         reader
           .getRows()
-          .map(([agent, host, id, sent, received, version, started, interval]): [string, AgentPresence] => [
-            String(agent),
-            {
-              host: String(host),
-              entryId: Number(id),
-              lastSentAt: Number(sent),
-              lastReceivedAt: Number(received),
-              version: String(version),
-              startedAt: Number(started),
-              intervalS: Number(interval),
-            },
-          ]),
+          .map(
+            ([agent, host, id, sent, received, version, started, interval, preview]): [
+              string,
+              AgentPresence,
+            ] => [
+              String(agent),
+              {
+                host: String(host),
+                entryId: Number(id),
+                lastSentAt: Number(sent),
+                lastReceivedAt: Number(received),
+                version: String(version),
+                startedAt: Number(started),
+                intervalS: Number(interval),
+                previewUrl: preview === null ? null : String(preview),
+              },
+            ],
+          ),
       )
       books.set(conn, book)
       current = book
@@ -101,6 +107,7 @@ export function createHeartbeatsKind(): HeartbeatsKind {
             versions: listValue(p.map((u) => u.version)),
             started: listValue(p.map((u) => BigInt(u.startedAt))),
             intervals: listValue(p.map((u) => u.intervalS)),
+            previews: listValue(p.map((u) => u.previewUrl)),
           },
           {
             agents: LIST(VARCHAR),
@@ -111,6 +118,7 @@ export function createHeartbeatsKind(): HeartbeatsKind {
             versions: LIST(VARCHAR),
             started: LIST(BIGINT),
             intervals: LIST(DOUBLE),
+            previews: LIST(VARCHAR),
           },
         )
       }

@@ -15,6 +15,8 @@ export type AgentPresence = {
   version: string
   startedAt: number
   intervalS: number
+  /** the agent's preview page (`[preview] url`), where alert links point; null: none */
+  previewUrl: string | null
 }
 
 /** The committed presence of every agent, as stored in `agent_presence`. */
@@ -44,6 +46,7 @@ export class PresenceBook {
         version: entry.version,
         startedAt: entry.started_at,
         intervalS: entry.interval_s,
+        previewUrl: entry.preview_url ?? null,
       })
     }
     return new PresenceDraft(this, updates)

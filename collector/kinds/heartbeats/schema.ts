@@ -17,6 +17,6 @@ CREATE TABLE IF NOT EXISTS agent_heartbeats (
 CREATE TABLE IF NOT EXISTS agent_presence (
   agent VARCHAR PRIMARY KEY, host VARCHAR NOT NULL, entry_id BIGINT NOT NULL, last_sent_at TIMESTAMP NOT NULL,
   last_received_at TIMESTAMP NOT NULL, version VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL,
-  interval_s DOUBLE NOT NULL
+  interval_s DOUBLE NOT NULL, preview_url VARCHAR
 );
 `

@@ -47,12 +47,23 @@ describe("checkHeartbeat", () => {
     expect(checkHeartbeat(bare)).toBeUndefined()
   })
 
+  test("preview_url: absent, null or an http(s) URL", () => {
+    expect(checkHeartbeat({ ...good(), preview_url: null })).toBeUndefined()
+    expect(checkHeartbeat({ ...good(), preview_url: "https://edge-1.internal:4406" })).toBeUndefined()
+  })
+
   test("fields it does not know are ignored (a newer agent may send more)", () => {
     expect(checkHeartbeat({ ...good(), load_avg: [0.1, 0.2, 0.3] })).toBeUndefined()
   })
 
   test.each<[string, Change, string]>([
     ["sent_at missing", set("sent_at", undefined), "sent_at must be ms"],
+    [
+      "preview_url not http",
+      set("preview_url", "file:///etc/passwd"),
+      "preview_url must be absent, null or an http(s) URL",
+    ],
+    ["preview_url too long", set("preview_url", `https://${"a".repeat(510)}`), "preview_url must be absent"],
     ["sent_at fractional", set("sent_at", 1.5), "sent_at must be ms"],
     ["sent_at negative", set("sent_at", -1), "sent_at must be ms"],
     ["sent_at past year 9999", set("sent_at", 253402300800000), "sent_at must be ms"],

@@ -57,9 +57,12 @@ export type HeartbeatEntry = EntryBase & {
   last_publish_at: number | null
   /** the last failed publish, null once a publish succeeded after it */
   last_publish_error: string | null
+  /** where this agent's preview page is opened (`[preview] url`), for links in alerts; absent or null: none */
+  preview_url?: string | null
 }
 
 const MAX_ERROR_CHARS = HEARTBEAT_TEXT_LIMITS.error
+const MAX_PREVIEW_URL_CHARS = 512
 const MAX_MS = 253402300799999
 
 const isMs = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= MAX_MS
@@ -85,6 +88,13 @@ export function checkHeartbeat(e: Record<string, unknown>): string | undefined {
   const error = e.last_publish_error
   if (error !== null && !(typeof error === "string" && error.length <= MAX_ERROR_CHARS))
     return `last_publish_error must be null or a text of at most ${MAX_ERROR_CHARS} characters`
+  const preview = e.preview_url
+  if (
+    preview !== undefined &&
+    preview !== null &&
+    !(isText(preview, MAX_PREVIEW_URL_CHARS) && /^https?:\/\//.test(preview as string))
+  )
+    return `preview_url must be absent, null or an http(s) URL of at most ${MAX_PREVIEW_URL_CHARS} characters`
   return undefined
 }
 
