@@ -3,15 +3,20 @@ import { jetstream } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
 import type { Logger, LogLevel } from "../shared/logger.ts"
 import { formatPublicKeyLine, keyId } from "../shared/protocol/keys.ts"
+import type { Kind } from "../shared/protocol/subjects.ts"
 import { VERSION } from "../shared/version.ts"
 import { loadKeyFile } from "./cli/key-file.ts"
 import { checkEnvelopeFit, envelopeLimit } from "./config/checks.ts"
 import type { AgentConfig } from "./config/schema.ts"
 import { type AgentHttpServer, createAgentStatus, serveAgentHttp } from "./http/index.ts"
+import { type HeartbeatsKind, startHeartbeatsKind } from "./kinds/heartbeats.ts"
+import { openAgentOutbox } from "./kinds/outbox.ts"
 import { startUrlsKind, type UrlsKind, urlChecksRunHere } from "./kinds/urls.ts"
 import { type AgentMetrics, createAgentMetrics } from "./metrics/agent-metrics.ts"
+import type { Outbox } from "./outbox/types.ts"
 import { previewKeys, previewWarnings } from "./preview/checks.ts"
 import { createLocator, createPreviewHandler } from "./preview/index.ts"
+import { type HeartbeatSnapshot, heartbeatOutbox, heartbeatSourceStatus } from "./sources/heartbeats/index.ts"
 import { createLogsSource } from "./sources/logs/index.ts"
 import type { LogChunk, Source } from "./sources/source.ts"
 import { openStateDb } from "./state/index.ts"
@@ -20,6 +25,7 @@ import {
   AbortError,
   connectNats,
   createShippingSummary,
+  type EntriesTransportStats,
   LogsTransport,
   SequenceAllocator,
 } from "./transport/index.ts"
@@ -63,7 +69,12 @@ export async function startAgent(
   const { privateKey, publicKeyRaw } = loadKeyFile(config.private_key_file)
   const kid = keyId(publicKeyRaw)
   const names = config.logs.map((s) => s.name)
-  const metrics = createAgentMetrics(names, urlChecksRunHere(config))
+  const urlChecks = urlChecksRunHere(config)
+  const outboxKinds: Kind[] = [
+    ...(urlChecks.length > 0 ? (["urls"] as const) : []),
+    ...(config.heartbeat.enabled ? (["heartbeats"] as const) : []),
+  ]
+  const metrics = createAgentMetrics(names, urlChecks, outboxKinds)
   const status = createAgentStatus({ sources: names })
   const natsLogger = logger.child("nats")
   const db = openStateDb(config.state_dir)
@@ -71,17 +82,23 @@ export async function startAgent(
   let nc: NatsConnection | undefined
   let transport: LogsTransport | undefined
   let sources: Source[] = []
+  let outbox: Outbox | undefined
   let urls: UrlsKind | undefined
+  let heartbeats: HeartbeatsKind | undefined
   let duplicatesCounted = 0
   try {
-    // URL checks start before NATS: their results wait in the outbox while the broker is away.
-    urls = startUrlsKind(config, logger, {
-      result: (r) => metrics.urls?.result(r.check, r.outcome),
-      started: (lateMs) => metrics.urls?.started(lateMs),
-    })
+    // Outbox kinds start before NATS: what they make waits in the outbox while the broker is away.
+    outbox = openAgentOutbox(config, logger)
+    urls =
+      outbox &&
+      startUrlsKind(config, outbox, logger, {
+        result: (r) => metrics.urls?.result(r.check, r.outcome),
+        started: (lateMs) => metrics.urls?.started(lateMs),
+      })
     sources = config.logs.map((source) =>
       createLogsSource({ config: source, db, logger: logger.child(`logs[${source.name}]`) }),
     )
+    heartbeats = outbox && startHeartbeatsKind(config, outbox, heartbeatSnapshot, logger)
     for (const warning of previewWarnings(config.preview, config.http)) logger.warn(warning)
     const { keys: collectorKeys } = previewKeys(config.preview)
     const preview =
@@ -134,7 +151,8 @@ export async function startAgent(
     checkEnvelopeFit(config, nc.info?.max_payload ?? 1024 * 1024)
   } catch (error) {
     await nc?.close().catch(() => {})
-    await urls?.stop(0)
+    await Promise.all([urls?.stop(0), heartbeats?.stop(0)])
+    outbox?.close()
     await http?.stop()
     db.close()
     if (signal?.aborted && !(error instanceof AbortError)) {
@@ -156,11 +174,11 @@ export async function startAgent(
     metrics.lastPublish(at / 1000)
     status.published(at)
   }
-  const retried = () => {
+  const retried = (error?: unknown) => {
     metrics.publishRetries()
-    status.publishFailed()
+    status.publishFailed(Date.now(), error)
   }
-  urls?.publish({
+  const kindOptions = (kind: string) => ({
     agent: config.agent_id,
     host,
     keyId: kid,
@@ -169,9 +187,14 @@ export async function startAgent(
     sequence,
     maxBytes: envelopeLimit(900 * 1024, maxPayload),
     publishTimeoutMs: config.nats.publish_timeout_ms,
-    logger: logger.child("transport[urls]"),
-    events: { published: (_entries, bytes, seconds) => published(bytes, seconds), retried },
+    logger: logger.child(`transport[${kind}]`),
+    events: {
+      published: (_entries: unknown, bytes: number, seconds: number) => published(bytes, seconds),
+      retried,
+    },
   })
+  urls?.publish(kindOptions("urls"))
+  heartbeats?.publish(kindOptions("heartbeats"))
   const running = new LogsTransport({
     agent: config.agent_id,
     host,
@@ -227,7 +250,13 @@ export async function startAgent(
         clearInterval(progress)
         collectorStatus.stop()
         abort.abort()
-        await Promise.all([sourcesDone, running.close(10_000, transportDone), urls?.stop(10_000)])
+        await Promise.all([
+          sourcesDone,
+          running.close(10_000, transportDone),
+          urls?.stop(10_000),
+          heartbeats?.stop(10_000),
+        ])
+        outbox?.close()
         const last = summary()
         if (last) logger.info(last)
         await nc.drain().catch(() => {})
@@ -254,9 +283,28 @@ export async function startAgent(
     }
   }
 
-  function urlsGauges(kind: UrlsKind) {
-    const s = kind.status()
-    return { checks: s.checks, outbox: s.outbox, transports: s.transport ? { urls: s.transport } : {} }
+  /** What a heartbeat says of the agent now (the source adds times, version and interval). */
+  function heartbeatSnapshot(): HeartbeatSnapshot {
+    const nats = status.nats()
+    const last = status.lastPublishAt()
+    return {
+      sources: sources.map((s) => heartbeatSourceStatus(s.name, s.status?.())),
+      urls: urls ? { checks: urlChecksRunHere(config).length } : null,
+      outbox: outbox ? heartbeatOutbox(outbox.stats()) : null,
+      nats: { connected: nats.connected, server: nats.server ?? null },
+      last_publish_at: last ?? null,
+      last_publish_error: status.lastPublishError() ?? null,
+      preview_url: config.preview.url ?? null,
+    }
+  }
+
+  function outboxGauges(open: Outbox) {
+    const transports: Partial<Record<Kind, EntriesTransportStats>> = {}
+    const u = urls?.status().transport
+    const h = heartbeats?.status().transport
+    if (u) transports.urls = u
+    if (h) transports.heartbeats = h
+    return { outbox: open.stats(), transports }
   }
 
   function renderMetrics(): string {
@@ -269,7 +317,8 @@ export async function startAgent(
       files: sources.flatMap((s) => s.status?.().files ?? []),
       queuedBytes: stats?.pendingBytes ?? 0,
       inFlight: stats?.inFlight ?? 0,
-      ...(urls ? { urls: urlsGauges(urls) } : {}),
+      ...(urls ? { urls: { checks: urls.source.status().checks } } : {}),
+      ...(outbox ? { outbox: outboxGauges(outbox) } : {}),
     })
   }
 }

@@ -92,7 +92,7 @@ export async function startAgentRig(): Promise<AgentRig> {
       const out: ShippedLine[] = []
       for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
         const msg = await jsm.streams.getMessage("OUTPOST", { seq })
-        if (msg) out.push(...bodyLines(msg.data))
+        if (msg?.subject.startsWith("outpost.logs.")) out.push(...bodyLines(msg.data)) // not heartbeats
       }
       return out
     },

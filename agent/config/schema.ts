@@ -4,6 +4,7 @@ import { AgentNatsAuthSchema, NatsTlsSchema } from "../../shared/config/nats-sch
 import { AGENT_ID_PATTERN } from "../../shared/protocol/keys.ts"
 import { OutboxConfigSchema } from "../outbox/schema.ts"
 import { PreviewConfigSchema } from "../preview/schema.ts"
+import { HeartbeatConfigSchema } from "../sources/heartbeats/index.ts"
 import { UrlCheckSchema } from "../sources/urls/schema.ts"
 
 /** Longest agent id (AGENT_ID_PATTERN). */
@@ -115,6 +116,8 @@ export const AgentConfigSchema = T.Object(
     urls: T.Array(UrlCheckSchema, { default: [] }),
     /** the durable queue of entries that exist only in memory (URL results); see agent/outbox/ */
     outbox: OutboxConfigSchema,
+    /** the agent's heartbeat (`heartbeats` kind, through the outbox) */
+    heartbeat: HeartbeatConfigSchema,
     /** the page behind the links in chat alerts; see agent/preview/ */
     preview: PreviewConfigSchema,
   },

@@ -14,6 +14,7 @@ export function createAgentStatus(o: { sources: readonly string[]; now?: () => n
   let nats: NatsState = { connected: false, since: now(), reason: "not started" }
   let failingSince: number | undefined
   let lastPublishAt: number | undefined
+  let lastPublishError: string | undefined
   const sources = new Map<string, SourceState>(o.sources.map((name) => [name, { state: "waiting" }]))
   return {
     setNats(state: NatsState): void {
@@ -23,11 +24,15 @@ export function createAgentStatus(o: { sources: readonly string[]; now?: () => n
     published(at = now()): void {
       lastPublishAt = at
       failingSince = undefined
+      lastPublishError = undefined
     },
-    publishFailed(at = now()): void {
+    publishFailed(at = now(), error?: unknown): void {
       failingSince ??= at
+      if (error !== undefined) lastPublishError = error instanceof Error ? error.message : String(error)
     },
     lastPublishAt: (): number | undefined => lastPublishAt,
+    /** the last failed publish, until one succeeds */
+    lastPublishError: (): string | undefined => lastPublishError,
     setSource(name: string, state: SourceState): void {
       sources.set(name, state)
     },

@@ -1,8 +1,6 @@
-import { join } from "node:path"
 import type { Logger } from "../../shared/logger.ts"
 import type { AgentConfig } from "../config/schema.ts"
 import { createAppendBatcher } from "../outbox/append-batcher.ts"
-import { openOutbox } from "../outbox/index.ts"
 import type { Outbox, OutboxStats } from "../outbox/types.ts"
 import {
   createUrlsSource,
@@ -12,11 +10,8 @@ import {
   type UrlsSource,
   urlCheckName,
 } from "../sources/urls/index.ts"
-import {
-  EntriesTransport,
-  type EntriesTransportOptions,
-  type EntriesTransportStats,
-} from "../transport/entries-transport.ts"
+import type { EntriesTransportStats } from "../transport/entries-transport.ts"
+import { createOutboxPublisher, type KindPublishOptions } from "./outbox-publisher.ts"
 
 /** Results gathered into one outbox transaction, and for how long at most. */
 const APPEND_BATCH = { maxWaitMs: 20, maxEntries: 500 }
@@ -47,11 +42,10 @@ export const urlChecksRunHere = (config: AgentConfig): string[] =>
 /** The `urls` kind on the agent: checks -> outbox (on disk) -> entries transport -> JetStream. */
 export type UrlsKind = {
   source: UrlsSource
-  outbox: Outbox
   status(): UrlsKindStatus
   /** once NATS is connected: starts draining the outbox */
-  publish(options: Omit<EntriesTransportOptions, "kind" | "outbox" | "batch"> & { maxBytes: number }): void
-  /** stops the checks, publishes what waits (bounded), closes the outbox */
+  publish(options: KindPublishOptions): void
+  /** stops the checks, keeps their last results, publishes what waits (bounded); the outbox stays open */
   stop(deadlineMs: number): Promise<void>
 }
 
@@ -61,16 +55,11 @@ export type UrlsKind = {
  */
 export function startUrlsKind(
   config: AgentConfig,
+  outbox: Outbox,
   logger: Logger,
   events: UrlsKindEvents = {},
 ): UrlsKind | undefined {
   if (urlChecksRunHere(config).length === 0) return undefined
-  const outbox = openOutbox({
-    path: join(config.state_dir, "outbox.db"),
-    maxBytes: config.outbox.max_bytes,
-    maxEntries: config.outbox.max_entries,
-    logger: logger.child("outbox"),
-  })
   const say = logger.child("urls")
   const batcher = createAppendBatcher<UrlResultDraft>({
     ...APPEND_BATCH,
@@ -92,31 +81,19 @@ export function startUrlsKind(
   })
   const abort = new AbortController()
   const checking = source.run(abort.signal)
-  let transport: EntriesTransport | undefined
-  let publishing: Promise<void> | undefined
+  const publisher = createOutboxPublisher("urls", outbox, URLS_BATCH)
   return {
     source,
-    outbox,
     status() {
       const { checks, other_agents } = source.status()
-      return { checks, other_agents, outbox: outbox.stats(), transport: transport?.stats ?? null }
+      return { checks, other_agents, outbox: outbox.stats(), transport: publisher.stats() }
     },
-    publish(o) {
-      const { maxBytes, ...rest } = o
-      transport = new EntriesTransport({
-        ...rest,
-        kind: "urls",
-        outbox,
-        batch: { ...URLS_BATCH, max_bytes: maxBytes },
-      })
-      publishing = transport.run()
-    },
+    publish: (o) => publisher.publish(o),
     async stop(deadlineMs) {
       abort.abort()
       await checking
       batcher.flush()
-      if (transport && publishing) await transport.close(deadlineMs, publishing)
-      outbox.close()
+      await publisher.close(deadlineMs)
     },
   }
 }

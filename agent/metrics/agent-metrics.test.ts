@@ -122,8 +122,8 @@ describe("agent metrics", () => {
     const check = { name: "a", outcome: "down", total_ms: 250, skips: 2 } as UrlCheckStatus
     const gauges = (droppedSinceOpen: number, entries: number, skips = 2) => ({
       ...idle,
-      urls: {
-        checks: [{ ...check, skips }],
+      urls: { checks: [{ ...check, skips }] },
+      outbox: {
         outbox: {
           entries: 5,
           bytes: 900,

@@ -1,5 +1,6 @@
 import { registerProcessMetrics } from "../../shared/metrics/process.ts"
 import { MetricsRegistry } from "../../shared/metrics/registry.ts"
+import type { Kind } from "../../shared/protocol/subjects.ts"
 import { VERSION } from "../../shared/version.ts"
 import type { FileStatus } from "../sources/source.ts"
 import type { UrlCheckStatus } from "../sources/urls/index.ts"
@@ -11,8 +12,10 @@ export type AgentGauges = {
   files: readonly FileStatus[]
   queuedBytes: number
   inFlight: number
-  /** the URL checks and the outbox, when this agent runs checks */
-  urls?: { checks: readonly UrlCheckStatus[] } & OutboxGauges
+  /** the URL checks, when this agent runs checks */
+  urls?: { checks: readonly UrlCheckStatus[] }
+  /** the outbox and the kinds that drain it, when it is open */
+  outbox?: OutboxGauges
 }
 
 /**
@@ -20,7 +23,11 @@ export type AgentGauges = {
  * (by source: for every configured source) and the publish histogram start at 0, so a rate() has a series
  * before the first event.
  */
-export function createAgentMetrics(sources: readonly string[], urlChecks: readonly string[] = []) {
+export function createAgentMetrics(
+  sources: readonly string[],
+  urlChecks: readonly string[] = [],
+  outboxKinds: readonly Kind[] = urlChecks.length > 0 ? ["urls"] : [],
+) {
   const registry = new MetricsRegistry()
   registry.gauge("outpost_agent_build_info", "Always 1; the version of this agent as a label")(1, {
     version: VERSION,
@@ -89,7 +96,7 @@ export function createAgentMetrics(sources: readonly string[], urlChecks: readon
     ),
     sourceUp,
     urls: urlChecks.length > 0 ? registerUrlsMetrics(registry, urlChecks) : undefined,
-    outbox: urlChecks.length > 0 ? registerOutboxMetrics(registry, ["urls"]) : undefined,
+    outbox: outboxKinds.length > 0 ? registerOutboxMetrics(registry, outboxKinds) : undefined,
     /**
      * Prometheus text. The gauges of `now` are set first; bytes behind per file comes from a registry made for
      * this scrape alone, so that a generation read to its end leaves no series behind.
@@ -100,10 +107,8 @@ export function createAgentMetrics(sources: readonly string[], urlChecks: readon
       for (const [source, n] of watched) filesWatched(n, { source })
       queuedBytes(now.queuedBytes)
       inFlight(now.inFlight)
-      if (now.urls) {
-        metrics.urls?.update(now.urls.checks)
-        metrics.outbox?.update(now.urls)
-      }
+      if (now.urls) metrics.urls?.update(now.urls.checks)
+      if (now.outbox) metrics.outbox?.update(now.outbox)
       const perFile = new MetricsRegistry()
       const behind = perFile.gauge(
         "outpost_agent_file_behind_bytes",

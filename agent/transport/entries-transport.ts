@@ -26,7 +26,7 @@ export type EntriesTransportEvents = {
   /** JetStream acknowledged an envelope: its entries, body bytes, and seconds from its first attempt to the ack */
   published?(entries: number, bytes: number, seconds: number): void
   /** a publish attempt failed; it is retried */
-  retried?(): void
+  retried?(error: unknown, attempt: number): void
 }
 
 export type EntriesTransportOptions = {
@@ -158,7 +158,7 @@ export class EntriesTransport {
         stats: this.stats,
         onRetry: (error, attempt) => {
           this.stats.retries++
-          o.events?.retried?.()
+          o.events?.retried?.(error, attempt)
           // one line for all envelopes failing alike (they all are while NATS is down), with how many more
           this.repeat(
             "publish",

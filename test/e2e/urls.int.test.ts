@@ -125,6 +125,16 @@ describe("URL checks end to end: checks -> outbox -> JetStream -> collector -> D
     }
     const gaps = await querySql(httpUrl, "SELECT count(*) AS n FROM entry_gaps WHERE agent = 'edge-u'")
     expect(gaps[0]?.n).toBe(0)
+    // the heartbeats shared the outbox through the outage and the kill: one row each, presence the newest
+    const beats = await querySql(
+      httpUrl,
+      `SELECT count(*) AS n, count(DISTINCT entry_id) AS d, max(entry_id) AS last,
+         (SELECT entry_id FROM agent_presence WHERE agent = 'edge-u') AS presence
+       FROM agent_heartbeats WHERE agent = 'edge-u'`,
+    )
+    expect(Number(beats[0]?.n)).toBeGreaterThanOrEqual(2)
+    expect(beats[0]?.d).toBe(beats[0]?.n)
+    expect(beats[0]?.presence).toBe(beats[0]?.last)
   })
 
   test("with a tiny outbox bound the dropped count is exact: stored + dropped = every id given", async () => {
@@ -144,12 +154,15 @@ describe("URL checks end to end: checks -> outbox -> JetStream -> collector -> D
     expect(await agent.stop()).toBe(0)
     const { lastId } = outboxState(stateDir)
     const gaps = async () =>
-      (await querySql(httpUrl, "SELECT dropped, before_id FROM entry_gaps WHERE agent = 'edge-u'")).map(
-        (g) => ({
-          dropped: Number(g.dropped),
-          beforeId: Number(g.before_id),
-        }),
-      )
+      (
+        await querySql(
+          httpUrl,
+          "SELECT dropped, before_id FROM entry_gaps WHERE agent = 'edge-u' AND kind = 'urls'",
+        )
+      ).map((g) => ({
+        dropped: Number(g.dropped),
+        beforeId: Number(g.before_id),
+      }))
     await waitFor(
       "the last result stored",
       async () => Number((await rowsOf("tiny")).at(-1)?.entry_id) === lastId,
