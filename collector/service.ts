@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { OutpostError } from "../shared/errors.ts"
 import type { Logger } from "../shared/logger.ts"
+import { startAlerting } from "./alerts/start.ts"
 import { checkCollectorConfig } from "./config/checks.ts"
 import type { CollectorConfig } from "./config/schema.ts"
 import { resolveHttpAccess } from "./http/access-config.ts"
@@ -118,6 +119,7 @@ export async function startCollector(
   const httpUrl = `http://${hostPort(config.http.host, server.port)}`
   log.info(`HTTP on ${httpUrl}; /health answers 503 until the collector is ready`)
   let writer: DuckDbWriter | undefined
+  const kinds = createEntryKinds(config)
   let nc: NatsConnection | undefined
   const step = (problem: string) => {
     if (options.signal?.aborted) throw new OutpostError("aborted", `start-up interrupted (${p.starting})`)
@@ -130,7 +132,7 @@ export async function startCollector(
       // Older envelopes have left the stream (max_age), so they cannot be delivered again.
       rememberEnvelopesMs: config.stream.max_age_s > 0 ? (config.stream.max_age_s + 86_400) * 1000 : 0,
       // the registry's kinds, with this config's settings
-      kinds: createEntryKinds(config).modules,
+      kinds: kinds.modules,
     })
     p.queries = await openQueryPool(writer.instance, {
       maxConcurrent: config.sql.max_concurrent,
@@ -250,6 +252,12 @@ export async function startCollector(
     // Limits may have been raised since the last run: give the quarantine a chance at once.
     upkeep.replaySoon("start")
     const stopProgress = startProgressLog(metrics, log)
+    const alerting = await startAlerting({
+      config: config.alerts,
+      instance: db.instance,
+      presence: () => kinds.heartbeats.presence(),
+      logger: log.child("alerts"),
+    })
     p.starting = undefined
     log.info(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)
     let stopping: Promise<void> | undefined
@@ -278,6 +286,7 @@ export async function startCollector(
           streamWatch.stop()
           enrollmentWatch.stop()
           abort.abort()
+          await alerting?.stop()
           await done
           await server.stop(true)
           await connection.drain().catch(() => {})

@@ -1,6 +1,8 @@
 import { isAbsolute, join } from "node:path"
 import { bindable, readableFile, writableDir, writableFile } from "../../shared/config/preflight.ts"
 import { ConfigError } from "../../shared/errors.ts"
+import { alertsConfigProblems } from "../alerts/config.ts"
+import { targetNameProblems } from "../alerts/targets/index.ts"
 import { resolveHttpAccess } from "../http/access-config.ts"
 import { loadEnrollment } from "../ingest/enrollment.ts"
 import type { CollectorConfig } from "./schema.ts"
@@ -23,6 +25,7 @@ export function checkCollectorConfig(config: CollectorConfig, origin = "config")
       `consumer.batch_max_messages: ${c.batch_max_messages} must not exceed consumer.max_ack_pending (${c.max_ack_pending}): a batch can never hold more messages than are delivered unacknowledged`,
     )
   }
+  problems.push(...alertsConfigProblems(config.alerts), ...targetNameProblems(config.alerts.targets))
   for (const check of [
     () => resolveHttpAccess(config.http, () => {}),
     () => loadEnrollment(config.enrolled_keys),

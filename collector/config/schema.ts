@@ -4,6 +4,7 @@ import {
   LocalNatsTlsSchema,
   NatsTlsSchema,
 } from "../../shared/config/nats-schema.ts"
+import { AlertsConfigSchema } from "../alerts/config.ts"
 import { UrlsConfigSchema } from "../kinds/urls/schema.ts"
 import { HttpConfigSchema, SqlConfigSchema } from "./http-schema.ts"
 
@@ -76,6 +77,8 @@ export const CollectorConfigSchema = T.Object(
     sql: SqlConfigSchema,
     /** URL check state thresholds ([urls]) */
     urls: UrlsConfigSchema,
+    /** rules, grouping and chat targets ([alerts]); no target: no alerting */
+    alerts: AlertsConfigSchema,
   },
   { additionalProperties: false },
 )

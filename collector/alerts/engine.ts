@@ -1,0 +1,94 @@
+import type { Logger } from "../../shared/logger.ts"
+import type { AgentPresence } from "../kinds/heartbeats/index.ts"
+import type { AlertRuleConfig, AlertsConfig } from "./config.ts"
+import type { DeliveryStore, DeliveryWorker, NewDelivery } from "./deliveries/index.ts"
+import { AlertGrouper, messageKey } from "./grouper.ts"
+import { PresenceWatch } from "./presence-watch.ts"
+import type { AlertMessage } from "./targets/index.ts"
+import type { AlertSignal, GroupNotification } from "./types.ts"
+
+export type AlertEngineOptions = {
+  config: AlertsConfig
+  store: DeliveryStore
+  worker: DeliveryWorker
+  presence: () => ReadonlyMap<string, AgentPresence>
+  startedAt: number
+  logger: Logger
+}
+
+/**
+ * Signals -> rules -> groups -> messages stored for each target -> the delivery worker. `tick` is called every
+ * second: it judges presence, lets due groups speak (each message is in DuckDB for every target before anything
+ * is sent) and sends what is due within each target's budget.
+ */
+export class AlertEngine {
+  private readonly grouper: AlertGrouper
+  private readonly presence: PresenceWatch
+  private readonly rules: Map<string, AlertRuleConfig>
+
+  constructor(private readonly o: AlertEngineOptions) {
+    const c = o.config
+    this.rules = new Map(c.rules.map((r) => [r.name, r]))
+    const timing = {
+      groupWaitMs: c.group_wait_s * 1000,
+      groupIntervalMs: c.group_interval_s * 1000,
+      repeatIntervalMs: c.repeat_interval_s * 1000,
+    }
+    this.grouper = new AlertGrouper({
+      policy: (rule) => ({ groupBy: this.rules.get(rule)?.group_by ?? [], timing }),
+    })
+    this.presence = new PresenceWatch({
+      offlineAfterMs: c.agent_offline_after_s * 1000,
+      startedAt: o.startedAt,
+    })
+  }
+
+  /** A signal of a kind of alert: each rule it matches raises it under that rule's name. */
+  signal(s: AlertSignal): void {
+    for (const rule of this.rules.values()) {
+      if (rule.when !== s.rule) continue
+      if (rule.agents.length > 0 && !rule.agents.includes(s.labels.agent ?? "")) continue
+      this.grouper.add({ ...s, rule: rule.name, labels: { ...s.labels, alertname: rule.name } })
+    }
+  }
+
+  async tick(now: number, signal?: AbortSignal): Promise<void> {
+    for (const s of this.presence.check(this.o.presence(), now)) this.signal(s)
+    const due = this.grouper.tick(now)
+    if (due.length > 0) {
+      await this.o.store.enqueue(
+        due.map((n) => this.delivery(n)),
+        now,
+      )
+      for (const n of due) this.o.logger.info(`alert ${n.status}: ${title(n)} (${n.reason})`)
+    }
+    await this.o.worker.runOnce(now, signal)
+  }
+
+  private delivery(n: GroupNotification): NewDelivery {
+    const rule = this.rules.get(n.rule)
+    const targets = rule?.targets.length ? rule.targets : this.o.config.targets.map((t) => t.name)
+    const message: AlertMessage = {
+      key: messageKey(n),
+      title: title(n),
+      status: n.status,
+      severity: rule?.severity,
+      labels: { ...n.groupLabels, alertname: n.rule },
+      count: n.count,
+      lines: n.lines.map((l) => ({ text: l.text, agent: l.agent, file: l.file, offset: l.offset, at: l.at })),
+      startsAt: n.firstAt,
+      ...(n.status === "resolved" ? { endsAt: n.at } : {}),
+    }
+    return { groupKey: n.groupKey, rule: n.rule, message, targets }
+  }
+}
+
+/** "agent edge-1 offline" / "agent edge-1 back"; several alerts: how many. */
+function title(n: GroupNotification): string {
+  const firing = n.alerts.filter((a) => a.status === "firing")
+  if (n.rule.length > 0 && n.alerts.every((a) => a.labels.agent !== undefined) && n.alerts.length === 1) {
+    const agent = n.alerts[0]?.labels.agent
+    return n.status === "resolved" ? `${n.rule}: agent ${agent} back` : `${n.rule}: agent ${agent} offline`
+  }
+  return `${n.rule}: ${firing.length} of ${n.alerts.length} firing`
+}
