@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { OutpostError } from "../shared/errors.ts"
 import type { Logger } from "../shared/logger.ts"
-import { startAlerting } from "./alerts/start.ts"
+import { type Alerting, startAlerting } from "./alerts/start.ts"
 import { checkCollectorConfig } from "./config/checks.ts"
 import type { CollectorConfig } from "./config/schema.ts"
 import { resolveHttpAccess } from "./http/access-config.ts"
@@ -214,6 +214,7 @@ export async function startCollector(
     })
     enrollmentWatch.start()
     const db = writer
+    let alerting: Alerting | undefined
     const loop = startIngestLoop(
       {
         nc: connection,
@@ -233,6 +234,7 @@ export async function startCollector(
         onConsumeError: () => streamWatch.check(),
         log,
         logReject: createRejectLog((m) => log.warn(m)),
+        onCommitted: (accepted, at) => alerting?.engine.committed(accepted, at),
       },
       abort.signal,
     )
@@ -252,7 +254,7 @@ export async function startCollector(
     // Limits may have been raised since the last run: give the quarantine a chance at once.
     upkeep.replaySoon("start")
     const stopProgress = startProgressLog(metrics, log)
-    const alerting = await startAlerting({
+    alerting = await startAlerting({
       config: config.alerts,
       instance: db.instance,
       presence: () => kinds.heartbeats.presence(),

@@ -8,12 +8,18 @@ const AlertRuleSchema = T.Object(
       pattern: "^[A-Za-z0-9_.-]{1,64}$",
       description: "a rule name: letters, digits, '.', '_', '-'",
     }),
-    when: T.Union([T.Literal("agent_offline")], { description: "what raises it: agent_offline" }),
+    when: T.Union([T.Literal("agent_offline"), T.Literal("log_match")], {
+      description: "what raises it: agent_offline or log_match (a line an agent's rule matched)",
+    }),
     /** only these agents (default: every agent) */
     agents: T.Array(T.String({ minLength: 1 }), { default: [] }),
+    /** log_match: only files matching one of these globs (default: every file) */
+    files: T.Array(T.String({ minLength: 1 }), { default: [] }),
+    /** log_match: only lines these agent rules matched (default: every rule) */
+    log_rules: T.Array(T.String({ minLength: 1 }), { default: [] }),
     /** target names (default: every target) */
     targets: T.Array(T.String({ minLength: 1 }), { default: [] }),
-    /** labels whose values make a group; default: agent */
+    /** labels whose values make a group (agent, host, file, rule); default: agent */
     group_by: T.Array(T.String({ minLength: 1 }), { default: ["agent"] }),
     severity: T.String({ minLength: 1, default: "warning" }),
   },
@@ -21,20 +27,16 @@ const AlertRuleSchema = T.Object(
 )
 export type AlertRuleConfig = Static<typeof AlertRuleSchema>
 
+const RULE_DEFAULTS = { agents: [], files: [], log_rules: [], targets: [], severity: "warning" }
+
 /** `[alerts]`: rules, grouping as Alertmanager does it, chat targets. No target: no alerting. */
 export const AlertsConfigSchema = T.Object(
   {
     targets: T.Array(AlertTargetSchema, { default: [] }),
     rules: T.Array(AlertRuleSchema, {
       default: [
-        {
-          name: "agent_offline",
-          when: "agent_offline",
-          agents: [],
-          targets: [],
-          group_by: ["agent"],
-          severity: "warning",
-        },
+        { ...RULE_DEFAULTS, name: "agent_offline", when: "agent_offline", group_by: ["agent"] },
+        { ...RULE_DEFAULTS, name: "log_match", when: "log_match", group_by: ["agent", "rule"] },
       ],
     }),
     group_wait_s: T.Number({ minimum: 0, maximum: 3600, default: 30 }),

@@ -1,8 +1,10 @@
 import type { Logger } from "../../shared/logger.ts"
 import type { AgentPresence } from "../kinds/heartbeats/index.ts"
+import type { AcceptedEnvelope } from "../sinks/duckdb/types.ts"
 import type { AlertRuleConfig, AlertsConfig } from "./config.ts"
 import type { DeliveryStore, DeliveryWorker, NewDelivery } from "./deliveries/index.ts"
 import { AlertGrouper, messageKey } from "./grouper.ts"
+import { logMatchSignal, matchedLines, SeenMatches } from "./log-matches.ts"
 import { PresenceWatch } from "./presence-watch.ts"
 import type { AlertMessage } from "./targets/index.ts"
 import type { AlertSignal, GroupNotification } from "./types.ts"
@@ -25,6 +27,7 @@ export class AlertEngine {
   private readonly grouper: AlertGrouper
   private readonly presence: PresenceWatch
   private readonly rules: Map<string, AlertRuleConfig>
+  private readonly seen = new SeenMatches()
 
   constructor(private readonly o: AlertEngineOptions) {
     const c = o.config
@@ -46,10 +49,14 @@ export class AlertEngine {
   /** A signal of a kind of alert: each rule it matches raises it under that rule's name. */
   signal(s: AlertSignal): void {
     for (const rule of this.rules.values()) {
-      if (rule.when !== s.rule) continue
-      if (rule.agents.length > 0 && !rule.agents.includes(s.labels.agent ?? "")) continue
+      if (!ruleMatches(rule, s)) continue
       this.grouper.add({ ...s, rule: rule.name, labels: { ...s.labels, alertname: rule.name } })
     }
+  }
+
+  /** The matched lines of a committed batch (a line already seen raises nothing). */
+  committed(accepted: readonly AcceptedEnvelope[], at: number): void {
+    for (const m of matchedLines(accepted)) if (this.seen.first(m)) this.signal(logMatchSignal(m, at))
   }
 
   async tick(now: number, signal?: AbortSignal): Promise<void> {
@@ -83,12 +90,36 @@ export class AlertEngine {
   }
 }
 
-/** "agent edge-1 offline" / "agent edge-1 back"; several alerts: how many. */
-function title(n: GroupNotification): string {
-  const firing = n.alerts.filter((a) => a.status === "firing")
-  if (n.rule.length > 0 && n.alerts.every((a) => a.labels.agent !== undefined) && n.alerts.length === 1) {
-    const agent = n.alerts[0]?.labels.agent
-    return n.status === "resolved" ? `${n.rule}: agent ${agent} back` : `${n.rule}: agent ${agent} offline`
+const globs = new Map<string, Bun.Glob>()
+const glob = (pattern: string) => {
+  let g = globs.get(pattern)
+  if (!g) {
+    g = new Bun.Glob(pattern)
+    globs.set(pattern, g)
   }
-  return `${n.rule}: ${firing.length} of ${n.alerts.length} firing`
+  return g
+}
+
+/** A rule takes a signal of its kind whose agent, file and agent rule it does not filter out. */
+export function ruleMatches(rule: AlertRuleConfig, s: AlertSignal): boolean {
+  if (rule.when !== s.rule) return false
+  if (rule.agents.length > 0 && !rule.agents.includes(s.labels.agent ?? "")) return false
+  if (rule.files.length > 0 && !rule.files.some((p) => glob(p).match(s.labels.file ?? ""))) return false
+  if (rule.log_rules.length > 0 && !rule.log_rules.includes(s.labels.rule ?? "")) return false
+  return true
+}
+
+/** "agent edge-1 offline" / "back"; "12 lines matched 'error' on edge-1"; several alerts: how many fire. */
+function title(n: GroupNotification): string {
+  const only = n.alerts.length === 1 ? n.alerts[0] : undefined
+  const agent = n.groupLabels.agent ?? only?.labels.agent
+  if (only?.labels.alertname !== undefined && n.lines.length === 0 && agent !== undefined)
+    return n.status === "resolved" ? `${n.rule}: agent ${agent} back` : `${n.rule}: agent ${agent} offline`
+  if (n.lines.length > 0) {
+    const rule = n.groupLabels.rule ?? only?.labels.rule
+    const what = `${n.count} line${n.count === 1 ? "" : "s"} matched${rule ? ` '${rule}'` : ""}`
+    return `${n.rule}: ${what}${agent ? ` on ${agent}` : ""}`
+  }
+  const firing = n.alerts.filter((a) => a.status === "firing").length
+  return `${n.rule}: ${firing} of ${n.alerts.length} firing`
 }

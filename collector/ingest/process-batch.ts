@@ -28,6 +28,8 @@ export type BatchContext = {
   logReject(reason: string, message: string): void
   /** ends waiting for storage at shutdown */
   signal: AbortSignal
+  /** after a batch was committed and settled: its accepted envelopes (alerting takes the matched lines) */
+  onCommitted?(accepted: readonly AcceptedEnvelope[], receivedAt: number): void
 }
 
 /** Messages verified between two yields to the event loop. */
@@ -112,6 +114,7 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
   // Crash tests kill the process here: the batch is committed and not one of its messages is acked.
   failpoint("collector.after-commit")
   await settle(c, batch, verdicts, plan)
+  if (accepted.length > 0) c.onCommitted?.(accepted, receivedAt)
   let records = 0
   let bytes = 0
   for (const e of accepted) {
