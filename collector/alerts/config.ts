@@ -42,6 +42,12 @@ export const AlertsConfigSchema = T.Object(
     group_wait_s: T.Number({ minimum: 0, maximum: 3600, default: 30 }),
     group_interval_s: T.Number({ minimum: 1, maximum: 86_400, default: 300 }),
     repeat_interval_s: T.Number({ minimum: 1, maximum: 7 * 86_400, default: 4 * 3600 }),
+    /** the key that signs preview links (an Ed25519 PEM, e.g. from 'outpost-agent keygen'); none: no links */
+    preview_key_file: T.Optional(
+      T.String({ minLength: 1, description: "a path to an Ed25519 PEM private key" }),
+    ),
+    /** how long a preview link in a message opens */
+    preview_link_ttl_s: T.Integer({ minimum: 60, maximum: 30 * 86_400, default: 86_400 }),
     /** an agent silent this long (and 3 of its heartbeat intervals) is offline */
     agent_offline_after_s: T.Number({ minimum: 5, maximum: 86_400, default: 60 }),
   },

@@ -7,7 +7,7 @@ import { AlertGrouper, messageKey } from "./grouper.ts"
 import { logMatchSignal, matchedLines, SeenMatches } from "./log-matches.ts"
 import { PresenceWatch } from "./presence-watch.ts"
 import type { AlertMessage } from "./targets/index.ts"
-import type { AlertSignal, GroupNotification } from "./types.ts"
+import type { AlertLine, AlertSignal, GroupNotification } from "./types.ts"
 
 export type AlertEngineOptions = {
   config: AlertsConfig
@@ -16,6 +16,8 @@ export type AlertEngineOptions = {
   presence: () => ReadonlyMap<string, AgentPresence>
   startedAt: number
   logger: Logger
+  /** a preview link for a matched line, when links are signed and the agent advertises where */
+  link?: (line: AlertLine) => string | undefined
 }
 
 /**
@@ -86,6 +88,8 @@ export class AlertEngine {
       startsAt: n.firstAt,
       ...(n.status === "resolved" ? { endsAt: n.at } : {}),
     }
+    const link = n.lines[0] && this.o.link?.(n.lines[0])
+    if (link) message.link = link
     return { groupKey: n.groupKey, rule: n.rule, message, targets }
   }
 }

@@ -46,6 +46,7 @@ describe("matched lines", () => {
         offset: 12,
         rule: "error",
         text: "ERROR disk",
+        bytes: 10,
       },
       {
         agent: "edge-1",
@@ -55,6 +56,7 @@ describe("matched lines", () => {
         offset: 100,
         rule: "panic",
         text: "P\uFFFDAN",
+        bytes: 4,
       },
     ])
   })

@@ -12,6 +12,8 @@ export type LogMatch = {
   offset: number
   rule: string
   text: string
+  /** bytes of the line, newline excluded */
+  bytes: number
 }
 
 /**
@@ -39,6 +41,7 @@ export function matchedLines(accepted: readonly AcceptedEnvelope[]): LogMatch[] 
         offset: part.o,
         rule: part.r,
         text,
+        bytes: part.n,
       })
     }
   }
@@ -53,7 +56,15 @@ export function logMatchSignal(m: LogMatch, at: number): AlertSignal {
     kind: "event",
     status: "firing",
     at,
-    line: { text: m.text, agent: m.agent, file: m.file, gen: m.gen, offset: m.offset, at },
+    line: {
+      text: m.text,
+      agent: m.agent,
+      file: m.file,
+      gen: m.gen,
+      offset: m.offset,
+      end: m.offset + m.bytes,
+      at,
+    },
   }
 }
 

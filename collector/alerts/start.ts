@@ -4,6 +4,7 @@ import type { AgentPresence } from "../kinds/heartbeats/index.ts"
 import type { AlertsConfig } from "./config.ts"
 import { DeliveryStore, type DeliveryTarget, DeliveryWorker } from "./deliveries/index.ts"
 import { AlertEngine } from "./engine.ts"
+import { createPreviewLinker, loadPreviewKey } from "./preview-links.ts"
 import { createTarget, createTargetBudget } from "./targets/index.ts"
 
 /** How often presence is judged, groups are asked and due deliveries sent. */
@@ -29,7 +30,18 @@ export async function startAlerting(o: {
     o.config.targets.map((t) => [t.name, { target: createTarget(t), budget: createTargetBudget(t, now()) }]),
   )
   const worker = new DeliveryWorker(store, targets)
+  const key = o.config.preview_key_file ? loadPreviewKey(o.config.preview_key_file) : undefined
   const engine = new AlertEngine({
+    ...(key
+      ? {
+          link: createPreviewLinker({
+            key,
+            ttlMs: o.config.preview_link_ttl_s * 1000,
+            presence: o.presence,
+            now,
+          }),
+        }
+      : {}),
     config: o.config,
     store,
     worker,

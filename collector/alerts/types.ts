@@ -1,5 +1,14 @@
 /** A matched log line as an alert shows it (and links to its neighbourhood on the agent). */
-export type AlertLine = { text: string; agent: string; file: string; gen: string; offset: number; at: number }
+export type AlertLine = {
+  text: string
+  agent: string
+  file: string
+  gen: string
+  offset: number
+  /** end of the line's bytes (newline excluded), when known: the preview checks the line is still the same */
+  end?: number
+  at: number
+}
 
 /**
  * What raises alerts. `event` alerts (log matches, rejected envelopes) count occurrences and never resolve: their

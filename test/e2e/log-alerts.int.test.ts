@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test"
-import { appendFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { keygen } from "../../agent/cli/keygen.ts"
 import { fakeChat } from "../../collector/alerts/targets/test-fixture.ts"
@@ -20,7 +20,7 @@ setDefaultTimeout(120_000)
 type Sent = {
   status: string
   commonLabels: Record<string, string>
-  outpost: { count: number; lines: { text: string; file?: string; offset?: number }[] }
+  outpost: { count: number; lines: { text: string; file?: string; offset?: number }[]; link?: string }
 }
 
 describe("alerts from matched log lines", () => {
@@ -29,7 +29,9 @@ describe("alerts from matched log lines", () => {
     await using dir = tempDir("outpost-log-alerts-")
     await using hook = fakeChat("/hook")
     const keys = keygen(join(dir.path, "keys/agent.key"), "edge-l", true)
+    const previewKey = keygen(join(dir.path, "keys/preview.key"), "collector", true)
     const port = await freePort()
+    const agentPort = await freePort()
     const collector = spawnLogged(
       collectorCommand(
         writeConfig(join(dir.path, "collector.json"), {
@@ -42,6 +44,7 @@ describe("alerts from matched log lines", () => {
             targets: [{ name: "ops", type: "webhook", url: hook.url }],
             group_wait_s: 1,
             group_interval_s: 2,
+            preview_key_file: previewKey.privatePath,
           },
         }),
       ),
@@ -55,8 +58,13 @@ describe("alerts from matched log lines", () => {
           agent_id: "edge-l",
           state_dir: join(dir.path, "agent-state"),
           private_key_file: keys.privatePath,
-          http: { port: 0 },
+          http: { port: agentPort },
           nats: { servers: [nats.url] },
+          heartbeat: { interval_s: 1 },
+          preview: {
+            collector_public_keys: [readFileSync(previewKey.publicPath, "utf8").trim()],
+            url: `http://127.0.0.1:${agentPort}`,
+          },
           batch: { max_wait_ms: 20 },
           logs: [
             {
@@ -78,6 +86,13 @@ describe("alerts from matched log lines", () => {
     )
     const sent = () => hook.seen.map((r) => JSON.parse(r.body) as Sent)
 
+    // the preview URL reaches the collector with the agent's heartbeats
+    await waitFor("the agent's preview URL known", async () => {
+      const r = await fetch(
+        `http://127.0.0.1:${port}/sql?q=${encodeURIComponent("SELECT count(*) AS n FROM agent_presence WHERE preview_url IS NOT NULL")}`,
+      )
+      return r.ok && ((await r.json()) as { rows: { n: number }[] }).rows[0]?.n === 1
+    })
     appendFileSync(log, "all good\nERROR disk full on /var\nall good again\n")
     await waitFor("the message", () => sent().length >= 1, 30_000)
     const [first] = sent()
