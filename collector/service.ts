@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { OutpostError } from "../shared/errors.ts"
 import type { Logger } from "../shared/logger.ts"
+import { presenceRows } from "./alerts/presence-status.ts"
 import { type Alerting, startAlerting } from "./alerts/start.ts"
 import { checkCollectorConfig } from "./config/checks.ts"
 import type { CollectorConfig } from "./config/schema.ts"
@@ -85,7 +86,13 @@ export async function startCollector(
   const p: CollectorParts = { starting: "starting" }
   const problems = () => collectorProblems(p)
   const natsUp = () => p.nats?.up === true
+  const startedAt = Date.now()
+  const kinds = createEntryKinds(config)
+  let alerting: Alerting | undefined
+  const watch = { offlineAfterMs: config.alerts.agent_offline_after_s * 1000, startedAt }
   const app = createHttpApp({
+    presence: () => presenceRows(kinds.heartbeats.presence(), Date.now(), watch),
+    alerts: async () => (alerting ? await alerting.status() : null),
     queries: () => p.queries,
     access,
     metrics,
@@ -119,7 +126,6 @@ export async function startCollector(
   const httpUrl = `http://${hostPort(config.http.host, server.port)}`
   log.info(`HTTP on ${httpUrl}; /health answers 503 until the collector is ready`)
   let writer: DuckDbWriter | undefined
-  const kinds = createEntryKinds(config)
   let nc: NatsConnection | undefined
   const step = (problem: string) => {
     if (options.signal?.aborted) throw new OutpostError("aborted", `start-up interrupted (${p.starting})`)
@@ -214,7 +220,6 @@ export async function startCollector(
     })
     enrollmentWatch.start()
     const db = writer
-    let alerting: Alerting | undefined
     const loop = startIngestLoop(
       {
         nc: connection,
@@ -259,6 +264,7 @@ export async function startCollector(
       instance: db.instance,
       presence: () => kinds.heartbeats.presence(),
       logger: log.child("alerts"),
+      metrics,
     })
     p.starting = undefined
     log.info(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)

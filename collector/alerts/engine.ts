@@ -16,6 +16,8 @@ export type AlertEngineOptions = {
   presence: () => ReadonlyMap<string, AgentPresence>
   startedAt: number
   logger: Logger
+  /** each message made, for metrics */
+  onMessage?(rule: string, status: string): void
   /** a preview link for a matched line, when links are signed and the agent advertises where */
   link?: (line: AlertLine) => string | undefined
 }
@@ -69,7 +71,10 @@ export class AlertEngine {
         due.map((n) => this.delivery(n)),
         now,
       )
-      for (const n of due) this.o.logger.info(`alert ${n.status}: ${title(n)} (${n.reason})`)
+      for (const n of due) {
+        this.o.onMessage?.(n.rule, n.status)
+        this.o.logger.info(`alert ${n.status}: ${title(n)} (${n.reason})`)
+      }
     }
     await this.o.worker.runOnce(now, signal)
   }

@@ -8,6 +8,18 @@ export type PresenceWatchOptions = {
   startedAt: number
 }
 
+/** An agent's state now: online while heard within the limit (counted from the later of its last heartbeat and
+ * this collector's start), offline after. */
+export function presenceState(
+  p: AgentPresence,
+  now: number,
+  o: PresenceWatchOptions,
+): { online: boolean; silentMs: number } {
+  const heardAt = Math.max(p.lastReceivedAt, o.startedAt)
+  const limit = Math.max(o.offlineAfterMs, 3 * p.intervalS * 1000)
+  return { online: now - heardAt <= limit, silentMs: Math.max(0, now - heardAt) }
+}
+
 /**
  * Turns heartbeat presence into `agent_offline` state signals: firing when an agent has been silent longer than
  * `offlineAfterMs` (or three of its own intervals, if longer), resolved at its next heartbeat. Silence is counted
@@ -24,9 +36,7 @@ export class PresenceWatch {
   check(presence: ReadonlyMap<string, AgentPresence>, now: number): AlertSignal[] {
     const out: AlertSignal[] = []
     for (const [agent, p] of presence) {
-      const heardAt = Math.max(p.lastReceivedAt, this.o.startedAt)
-      const limit = Math.max(this.o.offlineAfterMs, 3 * p.intervalS * 1000)
-      const silent = now - heardAt > limit
+      const silent = !presenceState(p, now, this.o).online
       if (silent && !this.offline.has(agent)) {
         this.offline.add(agent)
         out.push(signal(agent, p, "firing", now))

@@ -10,7 +10,24 @@ import { createTarget, createTargetBudget } from "./targets/index.ts"
 /** How often presence is judged, groups are asked and due deliveries sent. */
 const TICK_MS = 1000
 
-export type Alerting = { engine: AlertEngine; worker: DeliveryWorker; stop(): Promise<void> }
+/** /status's view of alerting: each target's state and its deliveries by state. */
+export type AlertsStatus = {
+  targets: {
+    name: string
+    type: string
+    stopped: string | null
+    throttled_until: string | null
+    last_error: string | null
+    deliveries: Record<string, number>
+  }[]
+}
+
+export type Alerting = {
+  engine: AlertEngine
+  worker: DeliveryWorker
+  status(): Promise<AlertsStatus>
+  stop(): Promise<void>
+}
 
 /**
  * Starts alerting on the collector's DuckDB (a connection of its own beside the writer's): undefined when
@@ -22,6 +39,10 @@ export async function startAlerting(o: {
   presence: () => ReadonlyMap<string, AgentPresence>
   logger: Logger
   now?: () => number
+  metrics?: {
+    alertMessages(n: number, labels: Record<string, string>): void
+    alertSends(n: number, labels: Record<string, string>): void
+  }
 }): Promise<Alerting | undefined> {
   if (o.config.targets.length === 0) return undefined
   const now = o.now ?? Date.now
@@ -29,7 +50,9 @@ export async function startAlerting(o: {
   const targets = new Map<string, DeliveryTarget>(
     o.config.targets.map((t) => [t.name, { target: createTarget(t), budget: createTargetBudget(t, now()) }]),
   )
-  const worker = new DeliveryWorker(store, targets)
+  const worker = new DeliveryWorker(store, targets, (target, outcome) =>
+    o.metrics?.alertSends(1, { target, outcome }),
+  )
   const key = o.config.preview_key_file ? loadPreviewKey(o.config.preview_key_file) : undefined
   const engine = new AlertEngine({
     ...(key
@@ -48,6 +71,7 @@ export async function startAlerting(o: {
     presence: o.presence,
     startedAt: now(),
     logger: o.logger,
+    onMessage: (rule, status) => o.metrics?.alertMessages(1, { rule, status }),
   })
   const abort = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -67,6 +91,24 @@ export async function startAlerting(o: {
   return {
     engine,
     worker,
+    async status() {
+      const counts = await store.counts()
+      return {
+        targets: o.config.targets.map((t) => {
+          const s = worker.targetStates().get(t.name)
+          return {
+            name: t.name,
+            type: t.type,
+            stopped: s?.stopped ?? null,
+            throttled_until: s?.throttledUntil ? new Date(s.throttledUntil).toISOString() : null,
+            last_error: s?.lastError ?? null,
+            deliveries: Object.fromEntries(
+              counts.filter((c) => c.target === t.name).map((c) => [c.state, c.n]),
+            ),
+          }
+        }),
+      }
+    },
     async stop() {
       abort.abort()
       clearTimeout(timer)

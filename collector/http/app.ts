@@ -1,4 +1,6 @@
 import { Elysia } from "elysia"
+import type { PresenceRow } from "../alerts/presence-status.ts"
+import type { AlertsStatus } from "../alerts/start.ts"
 import { type CollectorMetrics, httpRouteLabel, statusClass } from "../metrics/collector-metrics.ts"
 import type { QueryPool } from "../sinks/duckdb/query-pool.ts"
 import { QueryError } from "../sinks/duckdb/query-pool-error.ts"
@@ -23,6 +25,10 @@ export type HttpDeps = {
   /** consumer lag, refreshed on call (null while NATS cannot tell) */
   consumerLag(): Promise<{ pending: number; ackPending: number } | null>
   startedAt: number
+  /** agents by their heartbeats: online or offline now, last seen */
+  presence?(): PresenceRow[]
+  /** chat targets: stopped, throttled, last error, deliveries by state (null without alerting) */
+  alerts?(): Promise<AlertsStatus | null>
 }
 
 /** What serves requests: `handle` answers one (Bun.serve, or a test with `new Request(...)`). */
@@ -75,6 +81,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         rejected: await queries.rows(
           "SELECT reason, count(*) AS count FROM processing_errors GROUP BY reason ORDER BY reason",
         ),
+        presence: deps.presence?.() ?? [],
+        alerts: (await deps.alerts?.()) ?? null,
       }
     })
     .get("/metrics", async ({ set }) => {
@@ -83,6 +91,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         deps.metrics.consumerPending(lag.pending)
         deps.metrics.consumerAckPending(lag.ackPending)
       }
+      for (const row of deps.presence?.() ?? [])
+        deps.metrics.agentOnline(row.state === "online" ? 1 : 0, { agent: row.agent })
       set.headers["content-type"] = "text/plain; version=0.0.4"
       return deps.metrics.registry.render()
     })

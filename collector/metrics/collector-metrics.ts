@@ -141,6 +141,18 @@ export function createCollectorMetrics() {
       "outpost_collector_enrolled_agents",
       "Agents with at least one key enrolled",
     ),
+    agentOnline: registry.gauge(
+      "outpost_collector_agent_online",
+      "1 while an agent's heartbeats arrive, 0 once it is silent past alerts.agent_offline_after_s (agents that sent heartbeats)",
+    ),
+    alertMessages: registry.counter(
+      "outpost_collector_alert_messages_total",
+      "Alert messages made by the grouping (each is then delivered to each of its targets), by rule and status",
+    ),
+    alertSends: registry.counter(
+      "outpost_collector_alert_sends_total",
+      "Attempts to deliver an alert message, by target and outcome (sent, retry, throttled, permanent)",
+    ),
     consumerPending: registry.gauge(
       "outpost_collector_consumer_pending_messages",
       "Messages in the stream not yet delivered to the consumer (refreshed on scrape)",

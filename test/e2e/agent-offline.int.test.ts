@@ -71,9 +71,23 @@ describe("agent offline alerts from heartbeats", () => {
     await waitFor("heartbeats after the restart", async () => (await heartbeats()) >= after + 6, 30_000)
     expect(sent()).toEqual([])
 
+    type Status = {
+      presence: { agent: string; state: string; version: string }[]
+      alerts: { targets: { name: string; stopped: string | null; deliveries: Record<string, number> }[] }
+    }
+    const status = async () => (await (await fetch(`${httpUrl}/status`)).json()) as Status
+    const online = async () =>
+      (await (await fetch(`${httpUrl}/metrics`)).text())
+        .split("\n")
+        .find((l) => l.startsWith('outpost_collector_agent_online{agent="edge-h"} '))
+    expect((await status()).presence.map((p) => [p.agent, p.state])).toEqual([["edge-h", "online"]])
+    expect(await online()).toBe('outpost_collector_agent_online{agent="edge-h"} 1')
+
     await agent.kill9()
     await waitFor("the offline message", () => sent().length >= 1, 30_000)
     expect(sent().map((m) => [m.status, m.commonLabels.agent])).toEqual([["firing", "edge-h"]])
+    expect((await status()).presence.map((p) => [p.agent, p.state])).toEqual([["edge-h", "offline"]])
+    expect(await online()).toBe('outpost_collector_agent_online{agent="edge-h"} 0')
 
     agent = spawnLogged(agentCommand(agentConfig), join(dir.path, "agent-2.log"))
     await waitFor("the back message", () => sent().length >= 2, 30_000)
@@ -89,6 +103,13 @@ describe("agent offline alerts from heartbeats", () => {
       { target: "ops", status: "firing", state: "sent", attempts: 1 },
       { target: "ops", status: "resolved", state: "sent", attempts: 1 },
     ])
+    const targets = (await status()).alerts.targets
+    expect(targets.map((t) => [t.name, t.stopped, t.deliveries])).toEqual([["ops", null, { sent: 2 }]])
+    const metrics = await (await fetch(`${httpUrl}/metrics`)).text()
+    expect(metrics).toContain('outpost_collector_alert_sends_total{target="ops",outcome="sent"} 2')
+    expect(metrics).toContain(
+      'outpost_collector_alert_messages_total{rule="agent_offline",status="resolved"} 1',
+    )
     expect(await agent.stop()).toBe(0)
     expect(await collector.stop()).toBe(0)
   })

@@ -23,6 +23,8 @@ export class DeliveryWorker {
   constructor(
     private readonly store: DeliveryStore,
     private readonly targets: ReadonlyMap<string, DeliveryTarget>,
+    /** each send's outcome, for metrics */
+    private readonly onSend?: (target: string, outcome: SendOutcome["type"]) => void,
   ) {
     for (const name of targets.keys())
       this.state.set(name, { stopped: null, throttledUntil: null, lastError: null })
@@ -45,6 +47,7 @@ export class DeliveryWorker {
       }
       if ((s.throttledUntil !== null && now < s.throttledUntil) || !t.budget.take(now)) continue
       const outcome = await t.target.send(d.message, signal)
+      this.onSend?.(d.target, outcome.type)
       if (await this.settle(d, outcome, s, t, now)) sent++
     }
     return sent
