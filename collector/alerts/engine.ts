@@ -3,7 +3,7 @@ import type { AgentPresence } from "../kinds/heartbeats/index.ts"
 import type { AcceptedEnvelope } from "../sinks/duckdb/types.ts"
 import type { AlertRuleConfig, AlertsConfig } from "./config.ts"
 import type { DeliveryStore, DeliveryWorker, NewDelivery } from "./deliveries/index.ts"
-import { AlertGrouper, messageKey } from "./grouper.ts"
+import { type AlertGroup, AlertGrouper, messageKey } from "./grouper.ts"
 import { logMatchSignal, matchedLines, SeenMatches } from "./log-matches.ts"
 import { PresenceWatch } from "./presence-watch.ts"
 import type { AlertMessage } from "./targets/index.ts"
@@ -65,7 +65,12 @@ export class AlertEngine {
 
   async tick(now: number, signal?: AbortSignal): Promise<void> {
     for (const s of this.presence.check(this.o.presence(), now)) this.signal(s)
-    const due = this.grouper.tick(now)
+    // Inhibition: while an agent is offline its other alerts wait; the one offline message stands for them.
+    const offline = this.presence.offlineAgents()
+    const due = this.grouper.tick(
+      now,
+      (g) => offline.size > 0 && this.rules.get(g.rule)?.when !== "agent_offline" && inhibited(g, offline),
+    )
     if (due.length > 0) {
       await this.o.store.enqueue(
         due.map((n) => this.delivery(n)),
@@ -97,6 +102,12 @@ export class AlertEngine {
     if (link) message.link = link
     return { groupKey: n.groupKey, rule: n.rule, message, targets }
   }
+}
+
+/** A group whose alerts all come from agents that are offline now. */
+function inhibited(g: AlertGroup, offline: ReadonlySet<string>): boolean {
+  const agents = [...g.alerts.values()].map((a) => a.labels.agent)
+  return agents.length > 0 && agents.every((a) => a !== undefined && offline.has(a))
 }
 
 const globs = new Map<string, Bun.Glob>()

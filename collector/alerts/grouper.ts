@@ -107,10 +107,14 @@ export class AlertGrouper {
     group.changed = true
   }
 
-  /** The messages due at `now`, in group order; each advances its group (the caller stores them at once). */
-  tick(now: number): GroupNotification[] {
+  /**
+   * The messages due at `now`, in group order; each advances its group (the caller stores them at once). A group
+   * `held` says nothing and keeps what it holds (inhibition): it speaks once it is no longer held.
+   */
+  tick(now: number, held?: (group: AlertGroup) => boolean): GroupNotification[] {
     const out: GroupNotification[] = []
     for (const group of [...this.groups.values()]) {
+      if (held?.(group)) continue
       const message = this.due(group, now)
       if (message) out.push(message)
     }

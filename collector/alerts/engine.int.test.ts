@@ -1,0 +1,91 @@
+import { describe, expect, test } from "bun:test"
+import { join } from "node:path"
+import { DuckDBInstance } from "@duckdb/node-api"
+import { parseConfig } from "../../shared/config/index.ts"
+import { recordingLogger, tempDir } from "../../test/harness/index.ts"
+import type { AgentPresence } from "../kinds/heartbeats/index.ts"
+import { AlertsConfigSchema } from "./config.ts"
+import { DeliveryStore, DeliveryWorker } from "./deliveries/index.ts"
+import { AlertEngine } from "./engine.ts"
+import { logMatchSignal } from "./log-matches.ts"
+import { createWebhookTarget, webhookBucket } from "./targets/index.ts"
+import { fakeChat } from "./targets/test-fixture.ts"
+
+const S = 1000
+const T0 = Date.UTC(2030, 0, 1)
+const heard = (at: number): AgentPresence => ({
+  host: "h",
+  entryId: 1,
+  lastSentAt: at,
+  lastReceivedAt: at,
+  version: "v",
+  startedAt: 0,
+  intervalS: 1,
+  previewUrl: null,
+})
+const match = (n: number) => ({
+  agent: "edge-1",
+  host: "h",
+  file: "/var/log/app.log",
+  gen: "g",
+  offset: n * 10,
+  rule: "error",
+  text: `ERROR ${n}`,
+  bytes: 7,
+})
+
+describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => {
+  test("inhibition: while an agent is offline its log alerts wait; one offline message, then back, then the held lines", async () => {
+    await using dir = tempDir()
+    await using hook = fakeChat("/hook")
+    const instance = await DuckDBInstance.create(join(dir.path, "a.duckdb"))
+    const store = await DeliveryStore.open(await instance.connect())
+    const config = parseConfig(
+      {
+        targets: [{ name: "ops", type: "webhook", url: hook.url }],
+        group_wait_s: 0,
+        group_interval_s: 10,
+        agent_offline_after_s: 5,
+      },
+      AlertsConfigSchema,
+    )
+    const worker = new DeliveryWorker(
+      store,
+      new Map([
+        [
+          "ops",
+          { target: createWebhookTarget({ name: "ops", url: hook.url }), budget: webhookBucket(600, T0) },
+        ],
+      ]),
+    )
+    const presence = new Map([["edge-1", heard(T0)]])
+    const engine = new AlertEngine({
+      config,
+      store,
+      worker,
+      presence: () => presence,
+      startedAt: T0,
+      logger: recordingLogger("alerts"),
+    })
+    const sent = () =>
+      hook.seen.map((r) => {
+        const body = JSON.parse(r.body) as {
+          status: string
+          commonLabels: Record<string, string>
+          outpost: { count: number }
+        }
+        return `${body.commonLabels.alertname} ${body.status} ${body.outpost.count}`
+      })
+    await engine.tick(T0 + 6 * S) // silent for 6 s: offline
+    // its last lines arrive late (they were in the stream): held back while it is offline
+    for (let n = 0; n < 3; n++) engine.signal(logMatchSignal(match(n), T0 + 6 * S))
+    for (let t = 7; t <= 20; t++) await engine.tick(T0 + t * S)
+    expect(sent()).toEqual(["agent_offline firing 1"])
+    for (let t = 21; t <= 40; t++) {
+      presence.set("edge-1", heard(T0 + t * S)) // back: beating again
+      await engine.tick(T0 + t * S)
+    }
+    expect(sent()).toEqual(["agent_offline firing 1", "agent_offline resolved 1", "log_match firing 3"])
+    instance.closeSync()
+  })
+})
