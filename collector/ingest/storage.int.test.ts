@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs"
+import { rmSync, statfsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
@@ -7,6 +7,7 @@ import { parseConfig } from "../../shared/config/load.ts"
 import { formatPublicKeyLine } from "../../shared/protocol/keys.ts"
 import {
   logsEnvelope,
+  mountTmpfs,
   newTestKey,
   publishEnvelope,
   queryNumber,
@@ -19,15 +20,6 @@ import { CollectorConfigSchema } from "../config/schema.ts"
 import { startCollector } from "../service.ts"
 
 setDefaultTimeout(90_000)
-
-/** A tiny tmpfs needs root (CI runs as root); elsewhere the test says why it is skipped. */
-function mountTmpfs(path: string, size: string): boolean {
-  mkdirSync(path, { recursive: true })
-  const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${size}`, "tmpfs", path])
-  if (r.exitCode !== 0)
-    console.warn(`skipping the full-disk test: cannot mount a tmpfs (${r.stderr.toString().trim()})`)
-  return r.exitCode === 0
-}
 
 const key = newTestKey()
 

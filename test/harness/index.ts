@@ -25,3 +25,4 @@ export {
 export { PROMTOOL, promtool, warnIfNoPromtool } from "./promtool.ts"
 export { queryNumber, querySql } from "./sql.ts"
 export { tempDir } from "./temp-dir.ts"
+export { mountTmpfs } from "./tmpfs.ts"
