@@ -78,7 +78,7 @@ export class AlertEngine {
       )
       for (const n of due) {
         this.o.onMessage?.(n.rule, n.status)
-        this.o.logger.info(`alert ${n.status}: ${title(n)} (${n.reason})`)
+        this.o.logger.info(`alert ${n.status}: ${title(n, this.rules.get(n.rule)?.when)} (${n.reason})`)
       }
     }
     await this.o.worker.runOnce(now, signal)
@@ -89,7 +89,7 @@ export class AlertEngine {
     const targets = rule?.targets.length ? rule.targets : this.o.config.targets.map((t) => t.name)
     const message: AlertMessage = {
       key: messageKey(n),
-      title: title(n),
+      title: title(n, rule?.when),
       status: n.status,
       severity: rule?.severity,
       labels: { ...n.groupLabels, alertname: n.rule },
@@ -129,13 +129,13 @@ export function ruleMatches(rule: AlertRuleConfig, s: AlertSignal): boolean {
   return true
 }
 
-/** "agent edge-1 offline" / "back"; "12 lines matched 'error' on edge-1"; several alerts: how many fire. */
-function title(n: GroupNotification): string {
+/** By what raised it: "agent edge-1 offline" / "back"; "12 lines matched 'error' on edge-1"; else how many fire. */
+function title(n: GroupNotification, when: AlertRuleConfig["when"] | undefined): string {
   const only = n.alerts.length === 1 ? n.alerts[0] : undefined
   const agent = n.groupLabels.agent ?? only?.labels.agent
-  if (only?.labels.alertname !== undefined && n.lines.length === 0 && agent !== undefined)
-    return n.status === "resolved" ? `${n.rule}: agent ${agent} back` : `${n.rule}: agent ${agent} offline`
-  if (n.lines.length > 0) {
+  if (when === "agent_offline" && only && agent !== undefined)
+    return `${n.rule}: agent ${agent} ${n.status === "resolved" ? "back" : "offline"}`
+  if (when === "log_match") {
     const rule = n.groupLabels.rule ?? only?.labels.rule
     const what = `${n.count} line${n.count === 1 ? "" : "s"} matched${rule ? ` '${rule}'` : ""}`
     return `${n.rule}: ${what}${agent ? ` on ${agent}` : ""}`

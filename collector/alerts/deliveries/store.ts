@@ -20,6 +20,9 @@ export type NewDelivery = {
  * anything is sent, each send's outcome is stored after it. Enqueueing the same message key again adds nothing.
  */
 export class DeliveryStore {
+  /** counts enqueue calls: what the worker read of the table is stale once it moved */
+  enqueued = 0
+
   private constructor(private readonly conn: DuckDBConnection) {}
 
   static async open(conn: DuckDBConnection): Promise<DeliveryStore> {
@@ -28,6 +31,7 @@ export class DeliveryStore {
   }
 
   async enqueue(deliveries: readonly NewDelivery[], now: number): Promise<void> {
+    this.enqueued++
     for (const d of deliveries) {
       for (const target of d.targets) {
         await this.conn.run(
@@ -62,6 +66,15 @@ export class DeliveryStore {
       attempts: Number(attempts),
       message: JSON.parse(String(message)) as AlertMessage,
     }))
+  }
+
+  /** When the soonest pending delivery is due (ms), or undefined when none is pending. */
+  async nextDueAt(): Promise<number | undefined> {
+    const reader = await this.conn.runAndReadAll(
+      "SELECT epoch_ms(min(next_attempt_at)) FROM alert_deliveries WHERE state = 'pending'",
+    )
+    const v = reader.getRows()[0]?.[0]
+    return v === null || v === undefined ? undefined : Number(v)
   }
 
   async sent(key: string, target: string, now: number): Promise<void> {

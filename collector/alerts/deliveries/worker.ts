@@ -19,6 +19,8 @@ export type TargetState = { stopped: string | null; throttledUntil: number | nul
  */
 export class DeliveryWorker {
   private readonly state = new Map<string, TargetState>()
+  /** nothing is due before this, as of the store's `enqueued` count then: the table is not read every tick */
+  private idle: { until: number; enqueued: number } | undefined
 
   constructor(
     private readonly store: DeliveryStore,
@@ -32,6 +34,8 @@ export class DeliveryWorker {
 
   /** One pass over the due deliveries; returns how many were sent. */
   async runOnce(now: number, signal?: AbortSignal): Promise<number> {
+    if (this.idle && this.idle.enqueued === this.store.enqueued && now < this.idle.until) return 0
+    const enqueued = this.store.enqueued
     let sent = 0
     for (const d of await this.store.due(now)) {
       if (signal?.aborted) break
@@ -50,6 +54,7 @@ export class DeliveryWorker {
       this.onSend?.(d.target, outcome.type)
       if (await this.settle(d, outcome, s, t, now)) sent++
     }
+    this.idle = { until: (await this.store.nextDueAt()) ?? Number.POSITIVE_INFINITY, enqueued }
     return sent
   }
 
