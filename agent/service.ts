@@ -3,20 +3,16 @@ import { jetstream } from "@nats-io/jetstream"
 import type { NatsConnection } from "@nats-io/transport-node"
 import type { Logger, LogLevel } from "../shared/logger.ts"
 import { formatPublicKeyLine, keyId } from "../shared/protocol/keys.ts"
-import type { Kind } from "../shared/protocol/subjects.ts"
 import { VERSION } from "../shared/version.ts"
 import { loadKeyFile } from "./cli/key-file.ts"
 import { checkEnvelopeFit, envelopeLimit } from "./config/checks.ts"
 import type { AgentConfig } from "./config/schema.ts"
 import { type AgentHttpServer, createAgentStatus, serveAgentHttp } from "./http/index.ts"
-import { type HeartbeatsKind, startHeartbeatsKind } from "./kinds/heartbeats.ts"
-import { openAgentOutbox } from "./kinds/outbox.ts"
-import { startUrlsKind, type UrlsKind, urlChecksRunHere } from "./kinds/urls.ts"
+import { createHeartbeatSnapshot } from "./kinds/heartbeat-snapshot.ts"
+import { type OutboxKinds, outboxKindsOf, startOutboxKinds } from "./kinds/outbox-kinds.ts"
+import { urlChecksRunHere } from "./kinds/urls.ts"
 import { type AgentMetrics, createAgentMetrics } from "./metrics/agent-metrics.ts"
-import type { Outbox } from "./outbox/types.ts"
-import { previewKeys, previewWarnings } from "./preview/checks.ts"
-import { createLocator, createPreviewHandler } from "./preview/index.ts"
-import { type HeartbeatSnapshot, heartbeatOutbox, heartbeatSourceStatus } from "./sources/heartbeats/index.ts"
+import { agentPreviewHandler } from "./preview/index.ts"
 import { createLogsSource } from "./sources/logs/index.ts"
 import type { LogChunk, Source } from "./sources/source.ts"
 import { openStateDb } from "./state/index.ts"
@@ -25,7 +21,6 @@ import {
   AbortError,
   connectNats,
   createShippingSummary,
-  type EntriesTransportStats,
   LogsTransport,
   SequenceAllocator,
 } from "./transport/index.ts"
@@ -70,11 +65,7 @@ export async function startAgent(
   const kid = keyId(publicKeyRaw)
   const names = config.logs.map((s) => s.name)
   const urlChecks = urlChecksRunHere(config)
-  const outboxKinds: Kind[] = [
-    ...(urlChecks.length > 0 ? (["urls"] as const) : []),
-    ...(config.heartbeat.enabled ? (["heartbeats"] as const) : []),
-  ]
-  const metrics = createAgentMetrics(names, urlChecks, outboxKinds)
+  const metrics = createAgentMetrics(names, urlChecks, outboxKindsOf(config))
   const status = createAgentStatus({ sources: names })
   const natsLogger = logger.child("nats")
   const db = openStateDb(config.state_dir)
@@ -82,34 +73,26 @@ export async function startAgent(
   let nc: NatsConnection | undefined
   let transport: LogsTransport | undefined
   let sources: Source[] = []
-  let outbox: Outbox | undefined
-  let urls: UrlsKind | undefined
-  let heartbeats: HeartbeatsKind | undefined
+  let kinds: OutboxKinds | undefined
   let duplicatesCounted = 0
   try {
-    // Outbox kinds start before NATS: what they make waits in the outbox while the broker is away.
-    outbox = openAgentOutbox(config, logger)
-    urls =
-      outbox &&
-      startUrlsKind(config, outbox, logger, {
-        result: (r) => metrics.urls?.result(r.check, r.outcome),
-        started: (lateMs) => metrics.urls?.started(lateMs),
-      })
     sources = config.logs.map((source) =>
       createLogsSource({ config: source, db, logger: logger.child(`logs[${source.name}]`) }),
     )
-    heartbeats = outbox && startHeartbeatsKind(config, outbox, heartbeatSnapshot, logger)
-    for (const warning of previewWarnings(config.preview, config.http)) logger.warn(warning)
-    const { keys: collectorKeys } = previewKeys(config.preview)
-    const preview =
-      collectorKeys.length > 0
-        ? createPreviewHandler({
-            agent: config.agent_id,
-            host: config.host ?? hostname(),
-            publicKeys: collectorKeys,
-            locate: createLocator(db),
-          })
-        : undefined
+    kinds = startOutboxKinds(config, logger, {
+      urlEvents: {
+        result: (r) => metrics.urls?.result(r.check, r.outcome),
+        started: (lateMs) => metrics.urls?.started(lateMs),
+      },
+      snapshot: createHeartbeatSnapshot({
+        config,
+        status,
+        sources: () => sources,
+        urlChecks: urlChecks.length,
+        outbox: () => kinds?.outbox,
+      }),
+    })
+    const preview = agentPreviewHandler(config, db, logger)
     if (config.http.enabled) {
       // before NATS: /health tells why the agent waits
       http = serveAgentHttp(
@@ -120,7 +103,7 @@ export async function startAgent(
           status,
           sources: () =>
             sources.map((s) => ({ name: s.name, read: s.status?.() ?? { patterns: [], files: [] } })),
-          urls: () => urls?.status(),
+          urls: () => kinds?.urls?.status(),
           metrics: () => renderMetrics(),
         },
         { ...config.http, preview },
@@ -151,8 +134,7 @@ export async function startAgent(
     checkEnvelopeFit(config, nc.info?.max_payload ?? 1024 * 1024)
   } catch (error) {
     await nc?.close().catch(() => {})
-    await Promise.all([urls?.stop(0), heartbeats?.stop(0)])
-    outbox?.close()
+    await kinds?.stop(0)
     await http?.stop()
     db.close()
     if (signal?.aborted && !(error instanceof AbortError)) {
@@ -193,8 +175,7 @@ export async function startAgent(
       retried,
     },
   })
-  urls?.publish(kindOptions("urls"))
-  heartbeats?.publish(kindOptions("heartbeats"))
+  kinds?.publish(kindOptions)
   const running = new LogsTransport({
     agent: config.agent_id,
     host,
@@ -222,9 +203,8 @@ export async function startAgent(
   }
   const abort = new AbortController()
   const sourcesDone = Promise.all(sources.map((s) => runSource(s, emit, abort.signal)))
-  const urlCount = urls?.source.status().checks.length ?? 0
   logger.info(
-    `agent '${config.agent_id}' running: ${sources.length} log source(s), ${urlCount} URL check(s), key ${kid}`,
+    `agent '${config.agent_id}' running: ${sources.length} log source(s), ${urlChecks.length} URL check(s), key ${kid}`,
   )
   const collectorStatus = watchCollectorStatus({
     nc,
@@ -250,13 +230,7 @@ export async function startAgent(
         clearInterval(progress)
         collectorStatus.stop()
         abort.abort()
-        await Promise.all([
-          sourcesDone,
-          running.close(10_000, transportDone),
-          urls?.stop(10_000),
-          heartbeats?.stop(10_000),
-        ])
-        outbox?.close()
+        await Promise.all([sourcesDone, running.close(10_000, transportDone), kinds?.stop(10_000)])
         const last = summary()
         if (last) logger.info(last)
         await nc.drain().catch(() => {})
@@ -283,30 +257,6 @@ export async function startAgent(
     }
   }
 
-  /** What a heartbeat says of the agent now (the source adds times, version and interval). */
-  function heartbeatSnapshot(): HeartbeatSnapshot {
-    const nats = status.nats()
-    const last = status.lastPublishAt()
-    return {
-      sources: sources.map((s) => heartbeatSourceStatus(s.name, s.status?.())),
-      urls: urls ? { checks: urlChecksRunHere(config).length } : null,
-      outbox: outbox ? heartbeatOutbox(outbox.stats()) : null,
-      nats: { connected: nats.connected, server: nats.server ?? null },
-      last_publish_at: last ?? null,
-      last_publish_error: status.lastPublishError() ?? null,
-      preview_url: config.preview.url ?? null,
-    }
-  }
-
-  function outboxGauges(open: Outbox) {
-    const transports: Partial<Record<Kind, EntriesTransportStats>> = {}
-    const u = urls?.status().transport
-    const h = heartbeats?.status().transport
-    if (u) transports.urls = u
-    if (h) transports.heartbeats = h
-    return { outbox: open.stats(), transports }
-  }
-
   function renderMetrics(): string {
     const stats = transport?.stats
     if (stats && stats.duplicateFirstPublish > duplicatesCounted) {
@@ -317,8 +267,8 @@ export async function startAgent(
       files: sources.flatMap((s) => s.status?.().files ?? []),
       queuedBytes: stats?.pendingBytes ?? 0,
       inFlight: stats?.inFlight ?? 0,
-      ...(urls ? { urls: { checks: urls.source.status().checks } } : {}),
-      ...(outbox ? { outbox: outboxGauges(outbox) } : {}),
+      ...(kinds?.urls ? { urls: { checks: kinds.urls.source.status().checks } } : {}),
+      ...(kinds ? { outbox: kinds.gauges() } : {}),
     })
   }
 }

@@ -17,6 +17,7 @@ const HEARTBEATS_BATCH = { max_entries: 1000, max_wait_ms: 100 }
 export type HeartbeatsKind = {
   source: HeartbeatSource
   status(): { heartbeats: HeartbeatStats; transport: EntriesTransportStats | null }
+  transportStats(): EntriesTransportStats | null
   publish(options: KindPublishOptions): void
   stop(deadlineMs: number): Promise<void>
 }
@@ -45,6 +46,7 @@ export function startHeartbeatsKind(
   return {
     source,
     status: () => ({ heartbeats: source.stats(), transport: publisher.stats() }),
+    transportStats: () => publisher.stats(),
     publish: (o) => publisher.publish(o),
     async stop(deadlineMs) {
       abort.abort()

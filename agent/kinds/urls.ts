@@ -43,6 +43,8 @@ export const urlChecksRunHere = (config: AgentConfig): string[] =>
 export type UrlsKind = {
   source: UrlsSource
   status(): UrlsKindStatus
+  /** the transport's counters alone (null until NATS is connected): what a scrape needs, without the checks */
+  transportStats(): EntriesTransportStats | null
   /** once NATS is connected: starts draining the outbox */
   publish(options: KindPublishOptions): void
   /** stops the checks, keeps their last results, publishes what waits (bounded); the outbox stays open */
@@ -88,6 +90,7 @@ export function startUrlsKind(
       const { checks, other_agents } = source.status()
       return { checks, other_agents, outbox: outbox.stats(), transport: publisher.stats() }
     },
+    transportStats: () => publisher.stats(),
     publish: (o) => publisher.publish(o),
     async stop(deadlineMs) {
       abort.abort()
