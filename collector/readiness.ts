@@ -31,3 +31,24 @@ export function collectorProblems(p: CollectorParts): string[] {
   if (p.streamWatch?.problem) out.push(`stream: ${p.streamWatch.problem}`)
   return out
 }
+
+/** What waits in the quarantine, for /status; null while NATS cannot tell (a request would only time out). */
+export async function quarantineView(p: CollectorParts) {
+  if (!p.quarantine || p.nats?.up !== true) return null
+  try {
+    return { ...(await p.quarantine.totals()), groups: await p.quarantine.groups() }
+  } catch {
+    return null
+  }
+}
+
+/** The consumer's lag, refreshed on call (a scrape must not wait on a disconnected NATS: null then). */
+export async function consumerLagView(p: CollectorParts, stream: string, consumer: string) {
+  if (!p.jsm || p.nats?.up !== true) return null
+  try {
+    const info = await p.jsm.consumers.info(stream, consumer)
+    return { pending: info.num_pending, ackPending: info.num_ack_pending }
+  } catch {
+    return null
+  }
+}

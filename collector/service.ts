@@ -29,7 +29,7 @@ import { connectCollector, localNatsOptions } from "./nats/connect.ts"
 import { watchNatsConnection } from "./nats/connection-watch.ts"
 import { loadEnrolledAgents } from "./nats/enrolled-agents.ts"
 import { type LocalNatsServer, localServerUrl, startLocalNatsServer } from "./nats/local-server.ts"
-import { type CollectorParts, collectorProblems } from "./readiness.ts"
+import { type CollectorParts, collectorProblems, consumerLagView, quarantineView } from "./readiness.ts"
 import { openQueryPool } from "./sinks/duckdb/query-pool.ts"
 import { DuckDbWriter } from "./sinks/duckdb/writer.ts"
 
@@ -85,7 +85,6 @@ export async function startCollector(
   enrolled(enrollment)
   const p: CollectorParts = { starting: "starting" }
   const problems = () => collectorProblems(p)
-  const natsUp = () => p.nats?.up === true
   const startedAt = Date.now()
   const kinds = createEntryKinds(config)
   let alerting: Alerting | undefined
@@ -96,26 +95,10 @@ export async function startCollector(
     queries: () => p.queries,
     access,
     metrics,
-    startedAt: Date.now(),
+    startedAt,
     problems,
-    quarantine: async () => {
-      if (!p.quarantine || !natsUp()) return null
-      try {
-        return { ...(await p.quarantine.totals()), groups: await p.quarantine.groups() }
-      } catch {
-        return null
-      }
-    },
-    consumerLag: async () => {
-      // While disconnected a request would only time out: a scrape must not wait for it.
-      if (!p.jsm || !natsUp()) return null
-      try {
-        const info = await p.jsm.consumers.info(config.stream.name, config.consumer.durable_name)
-        return { pending: info.num_pending, ackPending: info.num_ack_pending }
-      } catch {
-        return null
-      }
-    },
+    quarantine: () => quarantineView(p),
+    consumerLag: () => consumerLagView(p, config.stream.name, config.consumer.durable_name),
   })
   const server = serveHttp(app, {
     host: config.http.host,
@@ -265,6 +248,7 @@ export async function startCollector(
       presence: () => kinds.heartbeats.presence(),
       logger: log.child("alerts"),
       metrics,
+      startedAt,
     })
     p.starting = undefined
     log.info(`collector ready: NATS ${natsUrl}, DuckDB ${duckdbPath}, HTTP ${httpUrl}`)

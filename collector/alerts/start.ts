@@ -39,6 +39,8 @@ export async function startAlerting(o: {
   presence: () => ReadonlyMap<string, AgentPresence>
   logger: Logger
   now?: () => number
+  /** when the collector started: no agent is judged silent from before it */
+  startedAt?: number
   metrics?: {
     alertMessages(n: number, labels: Record<string, string>): void
     alertSends(n: number, labels: Record<string, string>): void
@@ -69,7 +71,7 @@ export async function startAlerting(o: {
     store,
     worker,
     presence: o.presence,
-    startedAt: now(),
+    startedAt: o.startedAt ?? now(),
     logger: o.logger,
     onMessage: (rule, status) => o.metrics?.alertMessages(1, { rule, status }),
   })
