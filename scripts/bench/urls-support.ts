@@ -240,3 +240,7 @@ export async function settledCount(httpUrl: string, quietMs = 3000, maxMs = 30_0
   }
   return last
 }
+
+/** CPU seconds over wall seconds, as % of one core */
+export const pct = (cpuSeconds: number, seconds: number) => (cpuSeconds / seconds) * 100
+export const ms = (n: number) => `${n.toFixed(0)} ms`

@@ -1,11 +1,10 @@
 #!/usr/bin/env bun
 /**
- * bench:urls — an agent running 1,000 HTTP checks every 10 s against a local server, its results going through
- * the outbox, JetStream and the collector into DuckDB (real nats-server, collector and agent processes; the
- * server is a child process of its own). After one period every check has had its (jittered) first run; over
- * the rest of the run, the steady window, it measures the agent's CPU and RSS and the results stored per second.
- * Then, from url_checks: schedule drift (run k of a check should start k periods after its run 0), results
- * expected, produced and stored, and the time from a check's start to the collector receiving its result.
+ * bench:urls — an agent running 1,000 HTTP checks every 10 s against a local server (a child process of its own),
+ * results through the outbox, JetStream and the collector into DuckDB (real processes). Over the steady window
+ * (after one period: every check's jittered first run) it measures the agent's CPU, RSS and results stored per
+ * second; from url_checks, schedule drift (run k should start k periods after run 0), results expected,
+ * produced and stored, and the time from a check's start to the collector receiving its result.
  *
  *   bun run bench:urls [--checks 1000] [--period-s 10] [--timeout-s 5] [--duration-s 60] [--keep]
  *   (each flag also as BENCH_<NAME>). The outbox's append and drain rates are bench:outbox's.
@@ -42,7 +41,9 @@ import {
   byCheck,
   expectedRuns,
   histogramQuantiles,
+  ms,
   outboxState,
+  pct,
   type StoredResult,
   scheduleDrift,
   settledCount,
@@ -59,8 +60,7 @@ const opts =
   --checks N         HTTP checks, each on its own path of the local server (default 1000)
   --period-s N       period_s of every check (default 10)
   --timeout-s N      timeout_s of every check, below the period (default 5)
-  --duration-s N     how long the agent checks, from its 'running:' line; the steady window is the part after
-                     the first period (default 60)
+  --duration-s N     how long the agent checks, from its 'running:' line (default 60; steady after one period)
   --sample-ms N      CPU and RSS sampling interval (default 500)
   --binary PATH      a compiled agent to run instead of the agent from source
   --max-runtime-s N  hard limit for the whole bench (default duration + 180)
@@ -74,19 +74,14 @@ const SAMPLE_MS = opts.num("sample-ms", 500)
 const BINARY = opts.str("binary", "")
 const MAX_RUNTIME_S = opts.num("max-runtime-s", DURATION_S + 180)
 const KEEP = opts.flag("keep")
-const TARGET_DRIFT_P99_MS = 50
-const TARGET_CPU_PCT = 5
-const TARGET_RSS_BYTES = 80 * 1000 * 1000 // 80 MB
+const TARGET = { DRIFT_P99_MS: 50, CPU_PCT: 5, RSS_BYTES: 80 * 1000 * 1000 /* 80 MB */ } as const
 const AGENT_ID = "bench-urls"
 
 if (TIMEOUT_S >= PERIOD_S) throw new Error("--timeout-s must be below --period-s")
-if (DURATION_S <= PERIOD_S)
-  throw new Error("--duration-s must be above --period-s (the steady window follows)")
+if (DURATION_S <= PERIOD_S) throw new Error("--duration-s must be above --period-s")
 
 const PERIOD_MS = PERIOD_S * 1000
 const names = Array.from({ length: CHECKS }, (_, i) => `check-${i}`)
-const pct = (cpuSeconds: number, seconds: number) => (cpuSeconds / seconds) * 100
-const ms = (n: number) => `${n.toFixed(0)} ms`
 
 await runBench("bench:urls", MAX_RUNTIME_S, async () => {
   const benchStarted = performance.now()
@@ -213,7 +208,7 @@ await runBench("bench:urls", MAX_RUNTIME_S, async () => {
     [
       "schedule drift p50 / p99 / max",
       `${ms(drift.p50)} / ${ms(drift.p99)} / ${ms(drift.max)} over ${fmtInt(drift.n)} runs k >= 1`,
-      targetNote(drift.p99 <= TARGET_DRIFT_P99_MS, `p99 <= ${TARGET_DRIFT_P99_MS} ms`),
+      targetNote(drift.p99 <= TARGET.DRIFT_P99_MS, `p99 <= ${TARGET.DRIFT_P99_MS} ms`),
     ],
     [
       "  runs off their slot",
@@ -228,7 +223,7 @@ await runBench("bench:urls", MAX_RUNTIME_S, async () => {
     [
       "agent CPU (steady)",
       `${agentCpuPct.toFixed(1)}% of one core`,
-      targetNote(agentCpuPct <= TARGET_CPU_PCT, `<= ${TARGET_CPU_PCT}%`),
+      targetNote(agentCpuPct <= TARGET.CPU_PCT, `<= ${TARGET.CPU_PCT}%`),
     ],
     ...threads
       .slice(0, 6)
@@ -236,7 +231,7 @@ await runBench("bench:urls", MAX_RUNTIME_S, async () => {
     [
       "agent RSS (steady) mean / peak",
       `${fmtMiB(rssMean)} / ${fmtMiB(rssPeak)}`,
-      targetNote(rssPeak <= TARGET_RSS_BYTES, `<= 80 MB (${fmtMiB(TARGET_RSS_BYTES)})`),
+      targetNote(rssPeak <= TARGET.RSS_BYTES, `<= 80 MB (${fmtMiB(TARGET.RSS_BYTES)})`),
     ],
     ["agent peak RSS (VmHWM, whole run)", fmtMiB(agentFigures.hwmBytes)],
     [
@@ -281,12 +276,12 @@ await runBench("bench:urls", MAX_RUNTIME_S, async () => {
       duration_s: DURATION_S,
       window_s: round(windowS, 1),
       drift_ms: { p50: drift.p50, p99: drift.p99, max: drift.max, runs: drift.n, off_slot: drift.offSlot },
-      drift_target_met: drift.p99 <= TARGET_DRIFT_P99_MS,
+      drift_target_met: drift.p99 <= TARGET.DRIFT_P99_MS,
       agent_cpu_pct: round(agentCpuPct, 1),
-      cpu_target_met: agentCpuPct <= TARGET_CPU_PCT,
+      cpu_target_met: agentCpuPct <= TARGET.CPU_PCT,
       agent_rss_mib: { mean: round(rssMean / MiB, 1), peak: round(rssPeak / MiB, 1) },
       agent_hwm_mib: round(agentFigures.hwmBytes / MiB, 1),
-      rss_target_met: rssPeak <= TARGET_RSS_BYTES,
+      rss_target_met: rssPeak <= TARGET.RSS_BYTES,
       results_per_s: round(perS, 1),
       received_ms: { p50: latency.p50, p99: latency.p99, max: latency.max },
       expected,

@@ -22,6 +22,8 @@ let http: ReturnType<typeof Bun.serve>
 const https: Record<string, ReturnType<typeof Bun.serve>> = {}
 const closers: (() => Promise<void> | void)[] = []
 
+// The sleeps below are the server's behaviour under test (slow answers, a body written in pieces, slow
+// redirect hops), not waits of the test: the probe measures them.
 const app = async (req: Request): Promise<Response> => {
   const url = new URL(req.url)
   const [, first, arg] = url.pathname.split("/")
