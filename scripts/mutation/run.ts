@@ -1,5 +1,5 @@
 /**
- * Mutation check: applies each mutation of scripts/mutation/mutations.ts alone, runs the tests that should catch
+ * Mutation check: applies each mutation of scripts/mutation/*-mutations.ts alone, runs the tests that should catch
  * it, and reports which survived. Works on a copy of the working tree (node_modules linked), so an interrupted run
  * never leaves a mutated file behind. Not part of CI (it takes a while); run it when the listed modules change.
  *
