@@ -11,7 +11,7 @@ export type AgentHttpServer = {
 
 /**
  * Serves the agent's one HTTP server on `host:port` (port 0: any free one): /health, /metrics, /status and the
- * files page at /; the alert preview page of a later release goes here too (default 127.0.0.1:4406). An address
+ * files page at /, and /preview when `[preview]` names the collector's key (default 127.0.0.1:4406). An address
  * that cannot be had throws an OutpostError naming it: code `http_address_in_use` or `http_listen_failed`.
  */
 export function serveAgentHttp(

@@ -6,7 +6,7 @@ import type { Kind } from "../../shared/protocol/subjects.ts"
 export type EntryRow<E> = { agent: string; host: string; entry: E }
 
 /**
- * The collector side of an outbox kind (`urls`, later `heartbeats`, `events`): the same files in every
+ * The collector side of an outbox kind (`urls`, `heartbeats`, later `events`): the same files in every
  * `collector/kinds/<kind>/` folder. The writer decodes bodies with the shared codec and `check`, drops entries
  * already stored (by agent, kind and id ranges in `entry_coverage`), and calls `append` inside its one DuckDB
  * transaction with the new ones; `commit` runs only after COMMIT succeeded.
