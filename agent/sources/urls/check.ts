@@ -12,7 +12,7 @@ import {
   type StatusRange,
   statusMatches,
 } from "./conditions.ts"
-import { type ProbeResult, probeHttp, probeTcp } from "./probe.ts"
+import { type HttpProbeRequest, type ProbeResult, probeHttp, probeTcp } from "./probe.ts"
 import { type UrlCheckConfig, urlCheckName } from "./schema.ts"
 
 /** A check ready to run: its name, config, and what the config compiles to. */
@@ -24,6 +24,8 @@ export type UrlCheck = {
   /** the contents of ca_file */
   ca?: string
   tcp?: { host: string; port: number }
+  /** the request an http check sends each run: one object, so the probe builds its bytes once */
+  http?: HttpProbeRequest
 }
 
 /** A result before the outbox gives it an id. */
@@ -53,8 +55,20 @@ export function resolveUrlCheck(config: UrlCheckConfig): UrlCheck {
   }
   const tcp = config.type === "tcp" ? parseTcpTarget(config.url) : undefined
   if (config.type === "tcp" && !tcp) throw fail(`url: '${config.url}' is not host:port`)
-  return { name, config, ranges, conditions: body.conditions, ca, tcp }
+  const http = tcp ? undefined : httpRequestOf(config, ca)
+  return { name, config, ranges, conditions: body.conditions, ca, tcp, http }
 }
+
+const httpRequestOf = (c: UrlCheckConfig, ca: string | undefined): HttpProbeRequest => ({
+  url: c.url,
+  method: c.method,
+  headers: c.headers,
+  body: c.body,
+  timeoutMs: c.timeout_s * 1000,
+  followRedirects: c.follow_redirects,
+  maxRedirects: c.max_redirects,
+  ca,
+})
 
 /** Probes once and judges what came back; rejects only when `signal` aborts (the agent is stopping). */
 export async function runUrlCheck(
@@ -64,22 +78,9 @@ export async function runUrlCheck(
 ): Promise<UrlResultDraft> {
   const c = check.config
   const startedAt = Math.round(now())
-  const timeoutMs = c.timeout_s * 1000
   const probe = check.tcp
-    ? await probeTcp({ ...check.tcp, timeoutMs }, signal)
-    : await probeHttp(
-        {
-          url: c.url,
-          method: c.method,
-          headers: c.headers,
-          body: c.body,
-          timeoutMs,
-          followRedirects: c.follow_redirects,
-          maxRedirects: c.max_redirects,
-          ca: check.ca,
-        },
-        signal,
-      )
+    ? await probeTcp({ ...check.tcp, timeoutMs: c.timeout_s * 1000 }, signal)
+    : await probeHttp(check.http ?? httpRequestOf(c, check.ca), signal)
   return judge(check, probe, startedAt, now())
 }
 

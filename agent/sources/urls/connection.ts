@@ -13,9 +13,10 @@ export type Phases = {
   transfer_ms: number | null
 }
 
-/** One probe's shared state: its deadline signal, the phase it is in, the connections to destroy at the end. */
+/** One probe's shared state: its deadline, the phase it is in, the connections to destroy at the end. */
 export type ProbeContext = {
-  signal: AbortSignal
+  /** rejects with the reason the probe must end (its timeout, or the agent stopping) */
+  deadline: Promise<never>
   phase: Phase
   phases: Phases
   conns: Set<{ destroy(): void }>
@@ -32,23 +33,12 @@ export function addPhase(ctx: ProbeContext, key: keyof Phases, since: number): v
   ctx.phases[key] = (ctx.phases[key] ?? 0) + (clock() - since)
 }
 
-/** `p`, or the signal's reason once it aborts. */
-export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener("abort", onAbort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort)
-        resolve(v)
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort)
-        reject(e)
-      },
-    )
-  })
+/**
+ * `p`, or the probe's deadline once it rejects (timeout, or the agent stopping). A race against one promise per
+ * probe rather than an AbortSignal: no listener is added and removed at every step of every check.
+ */
+export function abortable<T>(p: Promise<T>, deadline: Promise<never>): Promise<T> {
+  return Promise.race([p, deadline])
 }
 
 const lastError = new WeakMap<Socket, Error>()
@@ -61,7 +51,7 @@ function track<S extends Socket>(ctx: ProbeContext, socket: S): S {
 }
 
 /** Resolves on `event`; rejects on an error, a close, or the signal. */
-export function once(socket: Socket, event: string, signal: AbortSignal): Promise<void> {
+export function once(socket: Socket, event: string, deadline: Promise<never>): Promise<void> {
   return abortable(
     new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
@@ -78,7 +68,7 @@ export function once(socket: Socket, event: string, signal: AbortSignal): Promis
       socket.on("error", onError)
       socket.on("close", onClose)
     }),
-    signal,
+    deadline,
   )
 }
 
@@ -99,7 +89,7 @@ export async function open(
   if (!literal) {
     ctx.phase = "dns"
     const start = clock()
-    address = (await abortable(lookup(endpoint.host), ctx.signal)).address
+    address = (await abortable(lookup(endpoint.host), ctx.deadline)).address
     addPhase(ctx, "dns_ms", start)
   }
   ctx.phase = "connect"
@@ -107,13 +97,13 @@ export async function open(
   if (!endpoint.tls) {
     const conn = await abortable(
       connectPlain(address, endpoint.port, (c) => ctx.conns.add(c)),
-      ctx.signal,
+      ctx.deadline,
     )
     addPhase(ctx, "connect_ms", start)
     return { conn, certExpiresAt: null }
   }
   const socket = track(ctx, tcpConnect({ host: address, port: endpoint.port }))
-  await once(socket, "connect", ctx.signal)
+  await once(socket, "connect", ctx.deadline)
   addPhase(ctx, "connect_ms", start)
 
   ctx.phase = "tls"
@@ -129,7 +119,7 @@ export async function open(
       rejectUnauthorized: false,
     }),
   )
-  await once(secure, "secureConnect", ctx.signal)
+  await once(secure, "secureConnect", ctx.deadline)
   addPhase(ctx, "tls_ms", start)
   const validTo = secure.getPeerCertificate()?.valid_to
   const parsed = validTo ? Date.parse(validTo) : Number.NaN

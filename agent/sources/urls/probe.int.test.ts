@@ -24,6 +24,8 @@ const closers: (() => Promise<void> | void)[] = []
 
 // The sleeps below are the server's behaviour under test (slow answers, a body written in pieces, slow
 // redirect hops), not waits of the test: the probe measures them.
+/** what each request to /see-other was */
+const seeOther: string[] = []
 const app = async (req: Request): Promise<Response> => {
   const url = new URL(req.url)
   const [, first, arg] = url.pathname.split("/")
@@ -63,6 +65,7 @@ const app = async (req: Request): Promise<Response> => {
     case "echo":
       return new Response(`${req.method} ${await req.text()} ${req.headers.get("x-test") ?? "-"}`)
     case "see-other":
+      seeOther.push(`${req.method} ${await req.text()}`)
       return new Response(null, { status: 303, headers: { location: "/echo" } })
     case "big":
       return new Response(`${"a".repeat(2 * 1024 * 1024)}END`)
@@ -332,6 +335,18 @@ describe("HTTP framing and redirects", () => {
         redirects: 1,
       },
     )
+  })
+
+  test("a check run again sends its first request again, whatever its redirects did", async () => {
+    const resolved = resolveUrlCheck(
+      testCheck({ url: `${base()}/see-other`, method: "POST", body: "ping", body_contains: ["GET  -"] }),
+    )
+    seeOther.length = 0
+    for (let run = 0; run < 3; run++) {
+      const result = await runUrlCheck(resolved, new AbortController().signal, Date.now)
+      expect(result).toMatchObject({ outcome: "up", redirects: 1 })
+    }
+    expect(seeOther).toEqual(["POST ping", "POST ping", "POST ping"])
   })
 
   test("HEAD: no body expected", async () => {
