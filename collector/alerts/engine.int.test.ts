@@ -7,6 +7,7 @@ import type { AgentPresence } from "../kinds/heartbeats/index.ts"
 import { AlertsConfigSchema } from "./config.ts"
 import { DeliveryStore, DeliveryWorker } from "./deliveries/index.ts"
 import { AlertEngine } from "./engine.ts"
+import { AlertHistory } from "./history.ts"
 import { logMatchSignal } from "./log-matches.ts"
 import { createWebhookTarget, webhookBucket } from "./targets/index.ts"
 import { fakeChat } from "./targets/test-fixture.ts"
@@ -39,7 +40,9 @@ describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => 
     await using dir = tempDir()
     await using hook = fakeChat("/hook")
     const instance = await DuckDBInstance.create(join(dir.path, "a.duckdb"))
-    const store = await DeliveryStore.open(await instance.connect())
+    const conn = await instance.connect()
+    const store = await DeliveryStore.open(conn)
+    const history = await AlertHistory.open(conn)
     const config = parseConfig(
       {
         targets: [{ name: "ops", type: "webhook", url: hook.url }],
@@ -62,6 +65,7 @@ describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => 
     const engine = new AlertEngine({
       config,
       store,
+      history,
       worker,
       presence: () => presence,
       startedAt: T0,

@@ -4,6 +4,7 @@ import type { AcceptedEnvelope } from "../sinks/duckdb/types.ts"
 import type { AlertRuleConfig, AlertsConfig } from "./config.ts"
 import type { DeliveryStore, DeliveryWorker, NewDelivery } from "./deliveries/index.ts"
 import { type AlertGroup, AlertGrouper, messageKey } from "./grouper.ts"
+import type { AlertHistory } from "./history.ts"
 import { logMatchSignal, matchedLines, SeenMatches } from "./log-matches.ts"
 import { PresenceWatch } from "./presence-watch.ts"
 import type { AlertMessage } from "./targets/index.ts"
@@ -12,6 +13,8 @@ import type { AlertLine, AlertSignal, GroupNotification } from "./types.ts"
 export type AlertEngineOptions = {
   config: AlertsConfig
   store: DeliveryStore
+  /** alerts and open groups, on the store's connection */
+  history: AlertHistory
   worker: DeliveryWorker
   presence: () => ReadonlyMap<string, AgentPresence>
   startedAt: number
@@ -32,6 +35,7 @@ export class AlertEngine {
   private readonly presence: PresenceWatch
   private readonly rules: Map<string, AlertRuleConfig>
   private readonly seen = new SeenMatches()
+  private savedRevision = -1
 
   constructor(private readonly o: AlertEngineOptions) {
     const c = o.config
@@ -48,6 +52,14 @@ export class AlertEngine {
       offlineAfterMs: c.agent_offline_after_s * 1000,
       startedAt: o.startedAt,
     })
+  }
+
+  /** Takes back the groups open when the collector stopped: their episodes and message numbers go on. */
+  async restore(): Promise<number> {
+    const groups = await this.o.history.loadGroups()
+    this.grouper.restore(groups)
+    this.savedRevision = this.grouper.revision
+    return groups.length
   }
 
   /** A signal of a kind of alert: each rule it matches raises it under that rule's name. */
@@ -71,11 +83,22 @@ export class AlertEngine {
       now,
       (g) => offline.size > 0 && this.rules.get(g.rule)?.when !== "agent_offline" && inhibited(g, offline),
     )
-    if (due.length > 0) {
-      await this.o.store.enqueue(
-        due.map((n) => this.delivery(n)),
-        now,
-      )
+    if (due.length > 0 || this.grouper.revision !== this.savedRevision) {
+      const revision = this.grouper.revision
+      try {
+        await this.o.history.transaction(async () => {
+          await this.o.store.enqueue(
+            due.map((n) => this.delivery(n)),
+            now,
+          )
+          await this.o.history.record(due)
+          await this.o.history.saveGroups(this.grouper.open(), now)
+        })
+      } catch (error) {
+        this.grouper.undo(due) // not stored, so not said: the groups speak again on a later tick
+        throw error
+      }
+      this.savedRevision = revision
       for (const n of due) {
         this.o.onMessage?.(n.rule, n.status)
         this.o.logger.info(`alert ${n.status}: ${title(n, this.rules.get(n.rule)?.when)} (${n.reason})`)

@@ -51,6 +51,8 @@ export function groupKeyOf(rule: string, groupLabels: Record<string, string>): s
 export class AlertGrouper {
   private readonly groups = new Map<string, AlertGroup>()
   private readonly maxLines: number
+  /** moves whenever what the groups hold changes: the engine saves them when it moved */
+  revision = 0
 
   constructor(private readonly options: AlertGrouperOptions) {
     this.maxLines = options.maxLines ?? 5
@@ -58,6 +60,7 @@ export class AlertGrouper {
 
   /** Adds a signal; a resolved signal of an alert the group does not hold is ignored. */
   add(signal: AlertSignal): void {
+    this.revision++
     const { groupBy } = this.options.policy(signal.rule)
     const groupLabels = Object.fromEntries(groupBy.map((l) => [l, signal.labels[l] ?? ""]))
     const key = groupKeyOf(signal.rule, groupLabels)
@@ -144,6 +147,7 @@ export class AlertGrouper {
   /** Takes groups saved before a restart back; their timers go on from the times they carry. */
   restore(groups: readonly AlertGroup[]): void {
     for (const g of groups) this.groups.set(g.key, g)
+    this.revision++
   }
 
   private newAlert(fp: string, s: AlertSignal, count: number): AlertSummary {
@@ -154,6 +158,7 @@ export class AlertGrouper {
       firstAt: s.at,
       lastAt: s.at,
       count,
+      ...(s.line ? { line: s.line } : {}),
     }
   }
 
@@ -164,6 +169,7 @@ export class AlertGrouper {
       if (now < g.openedAt + timing.groupWaitMs) return undefined
       if (!firing) {
         this.groups.delete(g.key) // resolved within group_wait: never sent
+        this.revision++
         return undefined
       }
       return this.message(g, now, "first")
@@ -173,14 +179,59 @@ export class AlertGrouper {
       return this.message(g, now, firing ? "changed" : "resolved")
     }
     if (g.kind === "event") {
-      if (now >= g.lastMessageAt + timing.groupIntervalMs) this.groups.delete(g.key) // quiet: the episode ends
+      if (now >= g.lastMessageAt + timing.groupIntervalMs) {
+        this.groups.delete(g.key) // quiet: the episode ends
+        this.revision++
+      }
       return undefined
     }
     if (firing && now >= g.lastMessageAt + timing.repeatIntervalMs) return this.message(g, now, "repeat")
     return undefined
   }
 
+  /**
+   * Takes back what `tick` did for messages that could not be stored: each group is as before its message (and
+   * open again if the message ended it), keeping what arrived since. They speak again on a later tick.
+   */
+  undo(messages: readonly GroupNotification[]): void {
+    for (const n of messages) {
+      const before = this.before.get(n)
+      if (!before) continue
+      let g = this.groups.get(n.groupKey)
+      if (!g) {
+        g = before.group
+        this.groups.set(g.key, g)
+      }
+      g.seq = before.seq
+      g.countAtLastMessage = before.countAtLastMessage
+      g.lastMessageAt = before.lastMessageAt
+      g.changed = true
+      for (const [fp, a] of before.removed) if (!g.alerts.has(fp)) g.alerts.set(fp, a)
+    }
+    this.revision++
+  }
+
+  /** what a message changed in its group, for undo */
+  private readonly before = new WeakMap<
+    GroupNotification,
+    {
+      group: AlertGroup
+      seq: number
+      countAtLastMessage: number
+      lastMessageAt: number | null
+      removed: [string, AlertSummary][]
+    }
+  >()
+
   private message(g: AlertGroup, now: number, reason: GroupNotification["reason"]): GroupNotification {
+    this.revision++
+    const undo = {
+      group: g,
+      seq: g.seq,
+      countAtLastMessage: g.countAtLastMessage,
+      lastMessageAt: g.lastMessageAt,
+      removed: [] as [string, AlertSummary][],
+    }
     g.seq += 1
     const alerts = [...g.alerts.values()].map((a) => ({ ...a, labels: { ...a.labels } }))
     const message: GroupNotification = {
@@ -203,8 +254,13 @@ export class AlertGrouper {
     g.changed = false
     g.lastMessageAt = now
     // a resolved alert is said once, then leaves the group; a group with none firing ends with its message
-    for (const [fp, a] of g.alerts) if (a.status === "resolved") g.alerts.delete(fp)
+    for (const [fp, a] of g.alerts) {
+      if (a.status !== "resolved") continue
+      g.alerts.delete(fp)
+      undo.removed.push([fp, a])
+    }
     if (g.alerts.size === 0) this.groups.delete(g.key)
+    this.before.set(message, undo)
     return message
   }
 }

@@ -4,6 +4,7 @@ import type { AgentPresence } from "../kinds/heartbeats/index.ts"
 import type { AlertsConfig } from "./config.ts"
 import { DeliveryStore, type DeliveryTarget, DeliveryWorker } from "./deliveries/index.ts"
 import { AlertEngine } from "./engine.ts"
+import { AlertHistory } from "./history.ts"
 import { createPreviewLinker, loadPreviewKey } from "./preview-links.ts"
 import { createTarget, createTargetBudget } from "./targets/index.ts"
 
@@ -48,7 +49,9 @@ export async function startAlerting(o: {
 }): Promise<Alerting | undefined> {
   if (o.config.targets.length === 0) return undefined
   const now = o.now ?? Date.now
-  const store = await DeliveryStore.open(await o.instance.connect())
+  const conn = await o.instance.connect()
+  const store = await DeliveryStore.open(conn)
+  const history = await AlertHistory.open(conn)
   const targets = new Map<string, DeliveryTarget>(
     o.config.targets.map((t) => [t.name, { target: createTarget(t), budget: createTargetBudget(t, now()) }]),
   )
@@ -69,12 +72,16 @@ export async function startAlerting(o: {
       : {}),
     config: o.config,
     store,
+    history,
     worker,
     presence: o.presence,
     startedAt: o.startedAt ?? now(),
     logger: o.logger,
     onMessage: (rule, status) => o.metrics?.alertMessages(1, { rule, status }),
   })
+  const restored = await engine.restore()
+  if (restored > 0)
+    o.logger.info(`alerting: ${restored} open alert group(s) taken back from before the restart`)
   const abort = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
   let running: Promise<void> = Promise.resolve()

@@ -46,6 +46,8 @@ export type AlertSummary = {
   lastAt: number
   /** occurrences since the alert started (event alerts), 1 for state alerts */
   count: number
+  /** the first matched line of the alert (log matches) */
+  line?: AlertLine
 }
 
 /** A message a group is due to send: the engine stores one delivery per target, then sends it. */

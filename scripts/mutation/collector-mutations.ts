@@ -266,4 +266,21 @@ export const COLLECTOR_MUTATIONS: Mutation[] = [
     critical: false,
     tests: INGEST,
   },
+  // --- alerting
+  {
+    id: "alerts.unstored-message-kept",
+    file: "collector/alerts/engine.ts",
+    edits: one("        this.grouper.undo(due)", "        void due"),
+    bug: "a message that could not be stored is lost: the group thinks it spoke",
+    critical: false,
+    tests: ["collector/alerts/history.int.test.ts"],
+  },
+  {
+    id: "alerts.groups-not-saved",
+    file: "collector/alerts/engine.ts",
+    edits: one("          await this.o.history.saveGroups(this.grouper.open(), now)\n", ""),
+    bug: "open alert groups are not saved: a restart announces every open alert again",
+    critical: false,
+    tests: ["collector/alerts/history.int.test.ts"],
+  },
 ]
