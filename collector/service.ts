@@ -223,6 +223,7 @@ export async function startCollector(
         log,
         logReject: createRejectLog((m) => log.warn(m)),
         onCommitted: (accepted, at) => alerting?.engine.committed(accepted, at),
+        onRejected: (rejected, at) => alerting?.engine.rejected(rejected, at),
       },
       abort.signal,
     )

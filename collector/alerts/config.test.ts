@@ -5,12 +5,13 @@ import { AlertsConfigSchema, alertsConfigProblems } from "./config.ts"
 const alerts = (raw: Record<string, unknown>) => parseConfig(raw, AlertsConfigSchema)
 
 describe("[alerts]", () => {
-  test("defaults: no target, an agent_offline and a log_match rule, Alertmanager's timing", () => {
+  test("defaults: no target, agent_offline, log_match and rejected_envelopes rules, Alertmanager's timing", () => {
     const c = alerts({})
     expect(c.targets).toEqual([])
     expect(c.rules.map((r) => [r.name, r.when, r.group_by])).toEqual([
       ["agent_offline", "agent_offline", ["agent"]],
       ["log_match", "log_match", ["agent", "rule"]],
+      ["rejected_envelopes", "rejected_envelopes", ["reason"]],
     ])
     expect([c.group_wait_s, c.group_interval_s, c.repeat_interval_s, c.agent_offline_after_s]).toEqual([
       30, 300, 14400, 60,

@@ -8,8 +8,9 @@ const AlertRuleSchema = T.Object(
       pattern: "^[A-Za-z0-9_.-]{1,64}$",
       description: "a rule name: letters, digits, '.', '_', '-'",
     }),
-    when: T.Union([T.Literal("agent_offline"), T.Literal("log_match")], {
-      description: "what raises it: agent_offline or log_match (a line an agent's rule matched)",
+    when: T.Union([T.Literal("agent_offline"), T.Literal("log_match"), T.Literal("rejected_envelopes")], {
+      description:
+        "what raises it: agent_offline, log_match (a line an agent's rule matched) or rejected_envelopes (forged, malformed or unknown-agent envelopes)",
     }),
     /** only these agents (default: every agent) */
     agents: T.Array(T.String({ minLength: 1 }), { default: [] }),
@@ -37,6 +38,7 @@ export const AlertsConfigSchema = T.Object(
       default: [
         { ...RULE_DEFAULTS, name: "agent_offline", when: "agent_offline", group_by: ["agent"] },
         { ...RULE_DEFAULTS, name: "log_match", when: "log_match", group_by: ["agent", "rule"] },
+        { ...RULE_DEFAULTS, name: "rejected_envelopes", when: "rejected_envelopes", group_by: ["reason"] },
       ],
     }),
     group_wait_s: T.Number({ minimum: 0, maximum: 3600, default: 30 }),

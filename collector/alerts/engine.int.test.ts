@@ -4,6 +4,7 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { parseConfig } from "../../shared/config/index.ts"
 import { recordingLogger, tempDir } from "../../test/harness/index.ts"
 import type { AgentPresence } from "../kinds/heartbeats/index.ts"
+import type { RejectedEnvelope } from "../sinks/duckdb/types.ts"
 import { AlertsConfigSchema } from "./config.ts"
 import { DeliveryStore, DeliveryWorker } from "./deliveries/index.ts"
 import { AlertEngine } from "./engine.ts"
@@ -90,6 +91,66 @@ describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => 
       await engine.tick(T0 + t * S)
     }
     expect(sent()).toEqual(["agent_offline firing 1", "agent_offline resolved 1", "log_match firing 3"])
+    instance.closeSync()
+  })
+
+  test("a burst of forged envelopes is one message per reason, counted; posing as an offline agent does not hide it", async () => {
+    await using dir = tempDir()
+    await using hook = fakeChat("/hook")
+    const instance = await DuckDBInstance.create(join(dir.path, "a.duckdb"))
+    const conn = await instance.connect()
+    const store = await DeliveryStore.open(conn)
+    const history = await AlertHistory.open(conn)
+    const config = parseConfig(
+      {
+        targets: [{ name: "ops", type: "webhook", url: hook.url }],
+        group_wait_s: 10,
+        group_interval_s: 60,
+        agent_offline_after_s: 5,
+      },
+      AlertsConfigSchema,
+    )
+    const target = createWebhookTarget({ name: "ops", url: hook.url })
+    const worker = new DeliveryWorker(store, new Map([["ops", { target, budget: webhookBucket(600, T0) }]]))
+    const engine = new AlertEngine({
+      config,
+      store,
+      history,
+      worker,
+      presence: () => new Map([["edge-1", heard(T0)]]),
+      startedAt: T0,
+      logger: recordingLogger("alerts"),
+    })
+    const forged = (reason: "signature" | "unknown_agent", agent?: string): RejectedEnvelope => ({
+      reason,
+      message: "x",
+      subject: `outpost.logs.${agent ?? "nobody"}`,
+      headers: {},
+      size: 100,
+      ...(agent ? { agent } : {}),
+    })
+    await engine.tick(T0 + 6 * S) // edge-1 is silent: offline
+    for (let t = 6; t < 9; t++) {
+      engine.rejected(
+        Array.from({ length: 100 }, () => forged("signature", "edge-1")),
+        T0 + t * S,
+      )
+      engine.rejected([forged("unknown_agent", "intruder")], T0 + t * S)
+      await engine.tick(T0 + t * S)
+    }
+    for (let t = 9; t <= 20; t++) await engine.tick(T0 + t * S)
+    const titles = hook.seen
+      .map((r) => JSON.parse(r.body) as { commonLabels: Record<string, string>; outpost: { count: number } })
+      .map((b) => `${b.commonLabels.alertname} ${b.commonLabels.reason ?? ""} ${b.outpost.count}`)
+    expect(titles.sort()).toEqual([
+      "agent_offline  1",
+      "rejected_envelopes signature 300",
+      "rejected_envelopes unknown_agent 3",
+    ])
+    const rows = await conn.runAndReadAll(
+      "SELECT labels->>'claimed_agent', count FROM alerts WHERE rule = 'rejected_envelopes' ORDER BY 1",
+    )
+    expect(rows.getRows().map(([a, n]) => `${a} ${n}`)).toEqual(["edge-1 300", "intruder 3"])
     instance.closeSync()
   })
 })

@@ -1,6 +1,6 @@
 import type { Logger } from "../../shared/logger.ts"
 import type { AgentPresence } from "../kinds/heartbeats/index.ts"
-import type { AcceptedEnvelope } from "../sinks/duckdb/types.ts"
+import type { AcceptedEnvelope, RejectedEnvelope } from "../sinks/duckdb/types.ts"
 import type { AlertRuleConfig, AlertsConfig } from "./config.ts"
 import type { DeliveryStore, DeliveryWorker, NewDelivery } from "./deliveries/index.ts"
 import { type AlertGroup, AlertGrouper, messageKey } from "./grouper.ts"
@@ -67,6 +67,32 @@ export class AlertEngine {
     for (const rule of this.rules.values()) {
       if (!ruleMatches(rule, s)) continue
       this.grouper.add({ ...s, rule: rule.name, labels: { ...s.labels, alertname: rule.name } })
+    }
+  }
+
+  /**
+   * The envelopes a committed batch rejected, counted per reason and claimed agent: a burst of forged or
+   * unknown-agent envelopes is one message per group. The agent they name is only claimed (`claimed_agent`, not
+   * `agent`), so an attacker posing as an offline agent is not held back by that agent's inhibition.
+   */
+  rejected(records: readonly RejectedEnvelope[], at: number): void {
+    const counts = new Map<string, { reason: string; claimed: string; n: number }>()
+    for (const r of records) {
+      const claimed = r.agent ?? ""
+      const key = `${r.reason}\0${claimed}`
+      const c = counts.get(key) ?? { reason: r.reason, claimed, n: 0 }
+      c.n++
+      counts.set(key, c)
+    }
+    for (const c of counts.values()) {
+      this.signal({
+        rule: "rejected_envelopes",
+        labels: { reason: c.reason, claimed_agent: c.claimed },
+        kind: "event",
+        status: "firing",
+        at,
+        count: c.n,
+      })
     }
   }
 
@@ -162,6 +188,10 @@ function title(n: GroupNotification, when: AlertRuleConfig["when"] | undefined):
     const rule = n.groupLabels.rule ?? only?.labels.rule
     const what = `${n.count} line${n.count === 1 ? "" : "s"} matched${rule ? ` '${rule}'` : ""}`
     return `${n.rule}: ${what}${agent ? ` on ${agent}` : ""}`
+  }
+  if (when === "rejected_envelopes") {
+    const reason = n.groupLabels.reason ?? only?.labels.reason
+    return `${n.rule}: ${n.count} envelope${n.count === 1 ? "" : "s"} rejected${reason ? ` (${reason})` : ""}`
   }
   const firing = n.alerts.filter((a) => a.status === "firing").length
   return `${n.rule}: ${firing} of ${n.alerts.length} firing`

@@ -30,6 +30,8 @@ export type BatchContext = {
   signal: AbortSignal
   /** after a batch was committed and settled: its accepted envelopes (alerting takes the matched lines) */
   onCommitted?(accepted: readonly AcceptedEnvelope[], receivedAt: number): void
+  /** after a batch was committed: the envelopes it rejected or quarantined (alerting counts bursts of them) */
+  onRejected?(rejected: readonly RejectedEnvelope[], receivedAt: number): void
 }
 
 /** Messages verified between two yields to the event loop. */
@@ -115,6 +117,7 @@ export async function processBatch(c: BatchContext, batch: Delivery[]): Promise<
   failpoint("collector.after-commit")
   await settle(c, batch, verdicts, plan)
   if (accepted.length > 0) c.onCommitted?.(accepted, receivedAt)
+  if (rejected.length > 0) c.onRejected?.(rejected, receivedAt)
   let records = 0
   let bytes = 0
   for (const e of accepted) {

@@ -1,6 +1,8 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { jetstream } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { keygen } from "../../agent/cli/keygen.ts"
 import { fakeChat } from "../../collector/alerts/targets/test-fixture.ts"
 import {
@@ -117,6 +119,21 @@ describe("alerts from matched log lines", () => {
     // 1,000 if the burst opened a new episode, 1,001 if it came while the first was still open
     expect([1000, 1001]).toContain(last.outpost.count)
     expect(last.outpost.lines.length).toBeLessThanOrEqual(5)
+
+    // 20 envelopes no enrolled key signed, on edge-l's subject: one message (or a few) counting all 20
+    const nc = await connect({ servers: nats.url })
+    try {
+      const js = jetstream(nc)
+      for (let i = 0; i < 20; i++) await js.publish("outpost.logs.edge-l", `forged ${i}`)
+    } finally {
+      await nc.close()
+    }
+    const rejected = () => sent().filter((m) => m.commonLabels.alertname === "rejected_envelopes")
+    await waitFor("a message counting the 20 rejected envelopes", () =>
+      rejected().some((m) => m.outpost.count === 20),
+    )
+    expect(Math.max(...rejected().map((m) => m.outpost.count))).toBe(20)
+    expect(rejected()[0]?.commonLabels.reason).toBeString()
     expect(await agent.stop()).toBe(0)
     expect(await collector.stop()).toBe(0)
   })
