@@ -1,86 +1,28 @@
 import { describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { DuckDBInstance } from "@duckdb/node-api"
-import { parseConfig } from "../../shared/config/index.ts"
-import { recordingLogger, tempDir } from "../../test/harness/index.ts"
-import type { AgentPresence } from "../kinds/heartbeats/index.ts"
+import { tempDir } from "../../test/harness/index.ts"
 import type { RejectedEnvelope } from "../sinks/duckdb/types.ts"
-import { AlertsConfigSchema } from "./config.ts"
-import { DeliveryStore, DeliveryWorker } from "./deliveries/index.ts"
-import { AlertEngine } from "./engine.ts"
-import { AlertHistory } from "./history.ts"
+import { heard, match, S, startTestEngine, T0 } from "./engine-fixture.ts"
 import { logMatchSignal } from "./log-matches.ts"
-import { createWebhookTarget, webhookBucket } from "./targets/index.ts"
 import { fakeChat } from "./targets/test-fixture.ts"
 
-const S = 1000
-const T0 = Date.UTC(2030, 0, 1)
-const heard = (at: number): AgentPresence => ({
-  host: "h",
-  entryId: 1,
-  lastSentAt: at,
-  lastReceivedAt: at,
-  version: "v",
-  startedAt: 0,
-  intervalS: 1,
-  previewUrl: null,
-})
-const match = (n: number) => ({
-  agent: "edge-1",
-  host: "h",
-  file: "/var/log/app.log",
-  gen: "g",
-  offset: n * 10,
-  rule: "error",
-  text: `ERROR ${n}`,
-  bytes: 7,
-})
+type Body = { status: string; commonLabels: Record<string, string>; outpost: { count: number } }
 
 describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => {
   test("inhibition: while an agent is offline its log alerts wait; one offline message, then back, then the held lines", async () => {
     await using dir = tempDir()
     await using hook = fakeChat("/hook")
-    const instance = await DuckDBInstance.create(join(dir.path, "a.duckdb"))
-    const conn = await instance.connect()
-    const store = await DeliveryStore.open(conn)
-    const history = await AlertHistory.open(conn)
-    const config = parseConfig(
-      {
-        targets: [{ name: "ops", type: "webhook", url: hook.url }],
-        group_wait_s: 0,
-        group_interval_s: 10,
-        agent_offline_after_s: 5,
-      },
-      AlertsConfigSchema,
-    )
-    const worker = new DeliveryWorker(
-      store,
-      new Map([
-        [
-          "ops",
-          { target: createWebhookTarget({ name: "ops", url: hook.url }), budget: webhookBucket(600, T0) },
-        ],
-      ]),
-    )
     const presence = new Map([["edge-1", heard(T0)]])
-    const engine = new AlertEngine({
-      config,
-      store,
-      history,
-      worker,
+    const { engine, close } = await startTestEngine({
+      path: join(dir.path, "a.duckdb"),
+      hookUrl: hook.url,
+      alerts: { group_wait_s: 0, group_interval_s: 10, agent_offline_after_s: 5 },
       presence: () => presence,
-      startedAt: T0,
-      logger: recordingLogger("alerts"),
     })
     const sent = () =>
-      hook.seen.map((r) => {
-        const body = JSON.parse(r.body) as {
-          status: string
-          commonLabels: Record<string, string>
-          outpost: { count: number }
-        }
-        return `${body.commonLabels.alertname} ${body.status} ${body.outpost.count}`
-      })
+      hook.seen
+        .map((r) => JSON.parse(r.body) as Body)
+        .map((b) => `${b.commonLabels.alertname} ${b.status} ${b.outpost.count}`)
     await engine.tick(T0 + 6 * S) // silent for 6 s: offline
     // its last lines arrive late (they were in the stream): held back while it is offline
     for (let n = 0; n < 3; n++) engine.signal(logMatchSignal(match(n), T0 + 6 * S))
@@ -91,35 +33,17 @@ describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => 
       await engine.tick(T0 + t * S)
     }
     expect(sent()).toEqual(["agent_offline firing 1", "agent_offline resolved 1", "log_match firing 3"])
-    instance.closeSync()
+    close()
   })
 
   test("a burst of forged envelopes is one message per reason, counted; posing as an offline agent does not hide it", async () => {
     await using dir = tempDir()
     await using hook = fakeChat("/hook")
-    const instance = await DuckDBInstance.create(join(dir.path, "a.duckdb"))
-    const conn = await instance.connect()
-    const store = await DeliveryStore.open(conn)
-    const history = await AlertHistory.open(conn)
-    const config = parseConfig(
-      {
-        targets: [{ name: "ops", type: "webhook", url: hook.url }],
-        group_wait_s: 10,
-        group_interval_s: 60,
-        agent_offline_after_s: 5,
-      },
-      AlertsConfigSchema,
-    )
-    const target = createWebhookTarget({ name: "ops", url: hook.url })
-    const worker = new DeliveryWorker(store, new Map([["ops", { target, budget: webhookBucket(600, T0) }]]))
-    const engine = new AlertEngine({
-      config,
-      store,
-      history,
-      worker,
+    const { engine, rows, close } = await startTestEngine({
+      path: join(dir.path, "a.duckdb"),
+      hookUrl: hook.url,
+      alerts: { group_wait_s: 10, group_interval_s: 60, agent_offline_after_s: 5 },
       presence: () => new Map([["edge-1", heard(T0)]]),
-      startedAt: T0,
-      logger: recordingLogger("alerts"),
     })
     const forged = (reason: "signature" | "unknown_agent", agent?: string): RejectedEnvelope => ({
       reason,
@@ -140,17 +64,21 @@ describe("AlertEngine (real DuckDB, a webhook played by a local server)", () => 
     }
     for (let t = 9; t <= 20; t++) await engine.tick(T0 + t * S)
     const titles = hook.seen
-      .map((r) => JSON.parse(r.body) as { commonLabels: Record<string, string>; outpost: { count: number } })
+      .map((r) => JSON.parse(r.body) as Body)
       .map((b) => `${b.commonLabels.alertname} ${b.commonLabels.reason ?? ""} ${b.outpost.count}`)
     expect(titles.sort()).toEqual([
       "agent_offline  1",
       "rejected_envelopes signature 300",
       "rejected_envelopes unknown_agent 3",
     ])
-    const rows = await conn.runAndReadAll(
-      "SELECT labels->>'claimed_agent', count FROM alerts WHERE rule = 'rejected_envelopes' ORDER BY 1",
-    )
-    expect(rows.getRows().map(([a, n]) => `${a} ${n}`)).toEqual(["edge-1 300", "intruder 3"])
-    instance.closeSync()
+    expect(
+      await rows(
+        "SELECT labels->>'claimed_agent' AS agent, count FROM alerts WHERE rule = 'rejected_envelopes' ORDER BY 1",
+      ),
+    ).toEqual([
+      { agent: "edge-1", count: "300" },
+      { agent: "intruder", count: "3" },
+    ])
+    close()
   })
 })

@@ -1,59 +1,20 @@
 import { describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { DuckDBInstance } from "@duckdb/node-api"
-import { parseConfig } from "../../shared/config/index.ts"
-import { recordingLogger, tempDir } from "../../test/harness/index.ts"
-import { AlertsConfigSchema } from "./config.ts"
-import { DeliveryStore, DeliveryWorker } from "./deliveries/index.ts"
-import { AlertEngine } from "./engine.ts"
-import { AlertHistory } from "./history.ts"
+import { tempDir } from "../../test/harness/index.ts"
+import { match, S, startTestEngine, T0 } from "./engine-fixture.ts"
 import { logMatchSignal } from "./log-matches.ts"
-import { createWebhookTarget, webhookBucket } from "./targets/index.ts"
 import { fakeChat } from "./targets/test-fixture.ts"
 
-const S = 1000
-const T0 = Date.UTC(2030, 0, 1)
-const match = (n: number, agent = "edge-1") => ({
-  agent,
-  host: "h",
-  file: "/var/log/app.log",
-  gen: "g",
-  offset: n * 10,
-  rule: "error",
-  text: `ERROR ${n}`,
-  bytes: 7,
-})
-
-/** An engine on the DuckDB file at `path`, as the collector starts it (groups taken back first). */
-async function startEngine(path: string, hookUrl: string) {
-  const instance = await DuckDBInstance.create(path)
-  const conn = await instance.connect()
-  const store = await DeliveryStore.open(conn)
-  const history = await AlertHistory.open(conn)
-  const config = parseConfig(
-    {
-      targets: [{ name: "ops", type: "webhook", url: hookUrl }],
+const startEngine = (path: string, hookUrl: string) =>
+  startTestEngine({
+    path,
+    hookUrl,
+    alerts: {
       group_wait_s: 5,
       group_interval_s: 30,
       rules: [{ name: "errors", when: "log_match", group_by: ["agent"] }],
     },
-    AlertsConfigSchema,
-  )
-  const target = createWebhookTarget({ name: "ops", url: hookUrl })
-  const worker = new DeliveryWorker(store, new Map([["ops", { target, budget: webhookBucket(600, T0) }]]))
-  const engine = new AlertEngine({
-    config,
-    store,
-    history,
-    worker,
-    presence: () => new Map(),
-    startedAt: T0,
-    logger: recordingLogger("alerts"),
   })
-  const restored = await engine.restore()
-  const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJson()
-  return { engine, restored, rows, close: () => instance.closeSync() }
-}
 
 type Body = { status: string; commonLabels: Record<string, string>; outpost: { key: string; count: number } }
 
