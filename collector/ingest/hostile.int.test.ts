@@ -115,7 +115,7 @@ describe("a hostile agent cannot stall the others", () => {
     await dir?.[Symbol.asyncDispose]()
   })
 
-  test("200,000 gapped one-byte parts from A; B's line is queryable within 2 s, A's rows are its distinct offsets", async () => {
+  test("200,000 gapped one-byte parts from A; B's line is queryable within seconds, not minutes, A's rows are its distinct offsets", async () => {
     // Two envelopes at the part bound; offsets 2k repeat within and across them: 130,000 distinct lines.
     const hostile = (from: number) =>
       logsEnvelope(
@@ -135,7 +135,9 @@ describe("a hostile agent cannot stall the others", () => {
     )
     const latencyMs = performance.now() - published
     if (process.env.OUTPOST_TEST_LOG) console.log(`B's line queryable after ${Math.round(latencyMs)} ms`)
-    expect(latencyMs).toBeLessThan(2000)
+    // a stall detector, not a speed target: the attack stalled ingestion for 80-208 s; here it takes about 1 s
+    // (bench:hostile), and a loaded 2-core CI machine has been seen at 2.2 s
+    expect(latencyMs).toBeLessThan(10_000)
     await waitFor(
       "A's rows",
       async () =>
