@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from "@duckdb/node-api"
+import { microsOf as us } from "../sinks/duckdb/timestamps.ts"
 import type { AlertGroup } from "./grouper.ts"
 import type { GroupNotification } from "./types.ts"
 
@@ -99,6 +100,3 @@ export class AlertHistory {
     })
   }
 }
-
-/** ms since the epoch as DuckDB's microseconds */
-const us = (ms: number): bigint => BigInt(Math.round(ms)) * 1000n

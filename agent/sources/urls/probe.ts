@@ -1,25 +1,12 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib"
 import type { UrlTimings } from "../../../shared/protocol/urls/result.ts"
-import { VERSION } from "../../../shared/version.ts"
 import { abortable, addPhase, clock, open, type Phases, type ProbeContext } from "./connection.ts"
 import { ClosedEarly, failureOf, ProbeFailure, timeoutFailure } from "./failure.ts"
+import { firstHop, type HttpProbeRequest, requestText } from "./http-request.ts"
 import { ResponseParser } from "./http-response.ts"
 import { MAX_BODY_BYTES } from "./schema.ts"
 
-/** One HTTP check to probe. */
-export type HttpProbeRequest = {
-  url: string
-  method: string
-  headers?: Record<string, string>
-  body?: string
-  /** bounds the whole check, every redirect included */
-  timeoutMs: number
-  followRedirects?: boolean
-  maxRedirects?: number
-  /** PEM CA certificate(s) trusted instead of the system's */
-  ca?: string
-  maxBodyBytes?: number
-}
+export type { HttpProbeRequest }
 
 /** What a probe saw. `failure` is null when a final response arrived (its status is judged by the caller). */
 export type ProbeResult = {
@@ -190,25 +177,6 @@ export function probeTcp(
   })
 }
 
-type FirstHop = { url: URL; method: string; headers: [string, string][]; request: Buffer }
-const firstHops = new WeakMap<HttpProbeRequest, FirstHop>()
-
-/**
- * The first request's URL, headers and bytes, made once per request object: a check sends the same request
- * every period, and building it each time was a tenth of a check's own CPU. Redirects are built as they come.
- */
-function firstHop(req: HttpProbeRequest): FirstHop {
-  let hop = firstHops.get(req)
-  if (!hop) {
-    const url = new URL(req.url)
-    const method = req.method.toUpperCase()
-    const headers = requestHeaders(url, req.headers ?? {})
-    hop = { url, method, headers, request: requestText(url, method, headers, req.body) }
-    firstHops.set(req, hop)
-  }
-  return hop
-}
-
 type Hop = {
   status: number
   headers: Map<string, string>
@@ -275,40 +243,6 @@ async function exchange(
     truncated: kept.truncated,
     certExpiresAt,
   }
-}
-
-/** Defaults, then the check's own headers (which win by name); the URL's user:password as Basic auth. */
-function requestHeaders(url: URL, own: Record<string, string>): [string, string][] {
-  const out = new Map<string, [string, string]>()
-  const set = (k: string, v: string) => out.set(k.toLowerCase(), [k, v])
-  set("Host", url.host)
-  set("User-Agent", `outpost-agent/${VERSION}`)
-  set("Accept", "*/*")
-  if (url.username || url.password) {
-    const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
-    set("Authorization", `Basic ${Buffer.from(user).toString("base64")}`)
-  }
-  for (const [k, v] of Object.entries(own)) set(k, v)
-  return [...out.values()]
-}
-
-function requestText(
-  url: URL,
-  method: string,
-  headers: [string, string][],
-  body: string | undefined,
-): Buffer {
-  const payload = body === undefined ? undefined : Buffer.from(body, "utf8")
-  const lines = [
-    `${method} ${url.pathname || "/"}${url.search} HTTP/1.1`,
-    ...headers.map(([k, v]) => `${k}: ${v}`),
-  ]
-  if (payload !== undefined || ["POST", "PUT", "PATCH"].includes(method)) {
-    lines.push(`Content-Length: ${payload?.length ?? 0}`)
-  }
-  lines.push("Connection: close", "", "")
-  const head = Buffer.from(lines.join("\r\n"), "latin1")
-  return payload ? Buffer.concat([head, payload]) : head
 }
 
 /** No Accept-Encoding is sent; a server that compresses anyway is decoded for the body conditions. */

@@ -1,4 +1,5 @@
 import { BIGINT, type DuckDBConnection, VARCHAR } from "@duckdb/node-api"
+import { microsOf as us } from "../../sinks/duckdb/timestamps.ts"
 import type { AlertMessage } from "../targets/index.ts"
 import { DELIVERIES_SCHEMA_SQL } from "./schema.ts"
 
@@ -119,6 +120,3 @@ export class DeliveryStore {
     )
   }
 }
-
-/** ms since the epoch as DuckDB's microseconds */
-const us = (ms: number): bigint => BigInt(Math.round(ms)) * 1000n

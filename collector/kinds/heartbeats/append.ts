@@ -1,22 +1,13 @@
-import {
-  BIGINT,
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBTimestampValue,
-  LIST,
-  listValue,
-  VARCHAR,
-} from "@duckdb/node-api"
+import { BIGINT, DOUBLE, type DuckDBConnection, LIST, listValue, VARCHAR } from "@duckdb/node-api"
 import { checkHeartbeat, type HeartbeatEntry } from "../../../shared/protocol/heartbeats/heartbeat.ts"
 import { yieldToEventLoop } from "../../sinks/duckdb/log-parts.ts"
+import { timestampOf as ts } from "../../sinks/duckdb/timestamps.ts"
 import type { EntryKindModule, EntryRow } from "../kind.ts"
 import { type AgentPresence, PresenceBook } from "./presence.ts"
 import { HEARTBEATS_SCHEMA_SQL } from "./schema.ts"
 
 /** Rows appended between two yields to the event loop (as the logs writer does). */
 const APPEND_YIELD_EVERY_ROWS = 5000
-
-const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n)
 
 /** The `heartbeats` kind, with the latest heartbeat of every agent in memory. */
 export type HeartbeatsKind = EntryKindModule<HeartbeatEntry> & {

@@ -1,11 +1,4 @@
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBTimestampValue,
-  LIST,
-  listValue,
-  VARCHAR,
-} from "@duckdb/node-api"
+import { type DuckDBAppender, type DuckDBConnection, LIST, listValue, VARCHAR } from "@duckdb/node-api"
 import {
   checkUrlResult,
   URL_OUTCOMES,
@@ -13,6 +6,7 @@ import {
   type UrlResult,
 } from "../../../shared/protocol/urls/result.ts"
 import { yieldToEventLoop } from "../../sinks/duckdb/log-parts.ts"
+import { timestampOf as ts } from "../../sinks/duckdb/timestamps.ts"
 import type { EntryKindModule, EntryRow } from "../kind.ts"
 import { URLS_CONFIG_DEFAULTS, URLS_SCHEMA_SQL, type UrlsConfig } from "./schema.ts"
 import { UrlStateBook } from "./state-book.ts"
@@ -21,7 +15,6 @@ import type { CheckState, UrlState } from "./states.ts"
 /** Rows appended between two yields to the event loop (as the logs writer does). */
 const APPEND_YIELD_EVERY_ROWS = 5000
 
-const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n)
 const STATES: readonly string[] = ["unknown", ...URL_OUTCOMES]
 
 /**

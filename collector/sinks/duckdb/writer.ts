@@ -1,9 +1,4 @@
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-} from "@duckdb/node-api"
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import type { EntryKindModule } from "../../kinds/kind.ts"
 import { ENTRY_KINDS } from "../../kinds/registry.ts"
 import type { Range } from "./coverage.ts"
@@ -11,12 +6,11 @@ import { coverageKey, selectNewEntries } from "./entries.ts"
 import { FileCoverageCache, loadBatchFiles, MAX_CACHED_FILES } from "./file-cache.ts"
 import { type StagedFile, type StagedPart, stageLogsBody, yieldToEventLoop } from "./log-parts.ts"
 import { SCHEMA_SQL, SCHEMA_VERSION, UNSTAGE_STATEMENTS } from "./schema.ts"
+import { timestampOf as ts } from "./timestamps.ts"
 import type { WriteBatch, WriteResult } from "./types.ts"
 
 /** Rows appended between two yields to the event loop. */
 const APPEND_YIELD_EVERY_ROWS = 5000
-
-const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n)
 
 /**
  * Owns the DuckDB file: one transaction per batch (rows, dedup state, envelope ids and errors together),
